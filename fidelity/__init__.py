@@ -1,0 +1,21 @@
+"""fidelity: score (source, candidate) pairs and keep the variants that still mean what their
+source meant. Knows nothing of how candidates are made."""
+
+from fidelity.band import Band
+from fidelity.calibrate import Calibration, calibrate
+from fidelity.encoders.base import EmbeddingCache, Encoder
+from fidelity.encoders.text import TextEncoder
+from fidelity.filter import FidelityFilter
+from fidelity.verdict import Reason, Verdict
+
+__all__ = [
+    "Band",
+    "Calibration",
+    "EmbeddingCache",
+    "Encoder",
+    "FidelityFilter",
+    "Reason",
+    "TextEncoder",
+    "Verdict",
+    "calibrate",
+]

