@@ -1,0 +1,75 @@
+"""Numbers and plots of what the filter kept and why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fidelity.band import Band
+from fidelity.verdict import Reason, Verdict
+
+#: One colour per reason, the same in every plot.
+REASON_COLOURS = {
+    Reason.ACCEPTED.value: "tab:green",
+    Reason.DRIFT.value: "tab:red",
+    Reason.NEAR_DUPLICATE.value: "tab:orange",
+    Reason.CONSTRAINT.value: "tab:purple",
+    Reason.INVALID.value: "tab:gray",
+}
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
+    """Count, share and median similarity per reason."""
+    df = pd.DataFrame(
+        {"reason": [v.reason.value for v in verdicts], "similarity": [v.similarity for v in verdicts]}
+    )
+    if df.empty:
+        return pd.DataFrame(columns=["reason", "count", "share", "median_similarity"])
+    g = df.groupby("reason")["similarity"].agg(["count", "median"]).reset_index()
+    g.columns = ["reason", "count", "median_similarity"]
+    g["share"] = (g["count"] / len(df)).round(3)
+    g["median_similarity"] = g["median_similarity"].round(3)
+    order = {r: i for i, r in enumerate(REASON_COLOURS)}
+    g = g.sort_values("reason", key=lambda s: s.map(order), ignore_index=True)
+    return g[["reason", "count", "share", "median_similarity"]]
+
+
+def similarity_histogram(
+    verdicts: Sequence[Verdict],
+    path: str | Path,
+    band: Band | None = None,
+    title: str = "Similarity of candidates to their source",
+) -> Path:
+    """A PNG histogram of similarities, stacked by reason, with the band shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    bins = np.linspace(-0.2, 1.0, 49)
+    stacks, labels, colours = [], [], []
+    for reason, colour in REASON_COLOURS.items():
+        sims = [v.similarity for v in verdicts if v.reason.value == reason and np.isfinite(v.similarity)]
+        if sims:
+            stacks.append(np.clip(sims, bins[0], bins[-1]))
+            labels.append(f"{reason} ({len(sims)})")
+            colours.append(colour)
+    if stacks:
+        ax.hist(stacks, bins=bins, stacked=True, label=labels, color=colours)
+    if band is not None:
+        ax.axvspan(band.min_similarity, band.max_similarity, color="tab:blue", alpha=0.08,
+                   label=f"band [{band.min_similarity:.2f}, {band.max_similarity:.2f}]")
+    ax.set_xlabel("cosine similarity to the source")
+    ax.set_ylabel("candidates")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
