@@ -10,7 +10,8 @@ Method (see docs/calibration.md):
 The lower bound is the ``(1 - keep)`` quantile of ``safe`` (it keeps a share ``keep`` of the safe
 variants), raised to the ``reject`` quantile of the other-source pairs when that is higher, so that
 at most ``1 - reject`` of unrelated pairs would pass. The upper bound is the ``upper_quantile`` of
-``safe``: the closest variants are treated as near-copies that add nothing.
+``safe`` (default 1.0: the closest known-safe variant): a candidate closer to its source than every
+variant judged useful is treated as a near-copy that adds nothing.
 
 Assumptions: the safe variants are representative of what the pipeline should produce; other
 sources, even of the same label, do not share the source's meaning; the encoder is the one the
@@ -108,7 +109,7 @@ def calibrate(
     encoder: Encoder | None = None,
     keep: float = 0.95,
     reject: float = 0.95,
-    upper_quantile: float = 0.99,
+    upper_quantile: float = 1.0,
     max_other_pairs: int = 5_000,
     random_state: int = 0,
 ) -> Calibration:
