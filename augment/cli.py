@@ -17,8 +17,10 @@ def _demo(args: argparse.Namespace) -> int:
     if only:
         unknown = sorted(set(only) - set(demo.available()))
         if unknown:
-            print(f"augment demo: unknown section(s) {unknown}; available: {demo.available()}",
-                  file=sys.stderr)
+            print(
+                f"augment demo: unknown section(s) {unknown}; available: {demo.available()}",
+                file=sys.stderr,
+            )
             return 2
     if args.data is not None and not args.data.is_dir():
         print(f"augment demo: --data {args.data} is not a folder", file=sys.stderr)
@@ -36,10 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a tour on shipped example data")
-    demo.add_argument("--data", type=Path, default=None,
-                      help="folder of larger real data sets (e.g. ../shared/data)")
-    demo.add_argument("--out", type=Path, default=Path("augment-output/demo"),
-                      help="where plots and tables go (default: augment-output/demo)")
+    demo.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder of larger real data sets (e.g. ../shared/data)",
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("augment-output/demo"),
+        help="where plots and tables go (default: augment-output/demo)",
+    )
     demo.add_argument("--only", default=None, help="comma-separated sections, e.g. text,image")
     demo.set_defaults(func=_demo)
     return parser
@@ -47,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     return int(args.func(args) or 0)
 
 

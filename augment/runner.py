@@ -119,8 +119,12 @@ class Augmenter:
                         payload, ops = self.pipeline.apply(src.payload, seed)
                     except Exception as exc:  # a failing row is recorded, the job goes on
                         errors.append(
-                            {"source_id": src.id, "variant": v, "seed": seed,
-                             "error": f"{type(exc).__name__}: {exc}"}
+                            {
+                                "source_id": src.id,
+                                "variant": v,
+                                "seed": seed,
+                                "error": f"{type(exc).__name__}: {exc}",
+                            }
                         )
                         log.warning("source %r variant %d failed: %s", src.id, v, exc)
                     else:
@@ -142,11 +146,15 @@ class Augmenter:
         if not pending:
             return
         flt = self.fidelity_filter or FidelityFilter()
-        verdicts = flt.judge([by_id[c.source_id].payload for c in pending], [c.payload for c in pending])
+        verdicts = flt.judge(
+            [by_id[c.source_id].payload for c in pending], [c.payload for c in pending]
+        )
         for c, v in zip(pending, verdicts):
             c.verdict = v
 
-    def run(self, sources: Iterable[Source] | Sequence[Any], labels: Sequence[Any] | None = None) -> AugmentResult:
+    def run(
+        self, sources: Iterable[Source] | Sequence[Any], labels: Sequence[Any] | None = None
+    ) -> AugmentResult:
         """Generate and judge. ``sources`` are :class:`Source` objects or bare payloads (their
         position is then their id)."""
         srcs = as_sources(sources, labels)

@@ -87,10 +87,21 @@ class Calibration:
             ("other sources, other label", self.other_label, "tab:red"),
         ):
             if len(x):
-                ax.hist(x, bins=bins, alpha=0.5, density=True, label=f"{name} (n={len(x)})",
-                        color=colour)
-        ax.axvspan(self.band.min_similarity, self.band.max_similarity, color="tab:blue", alpha=0.08,
-                   label=f"band [{self.band.min_similarity:.2f}, {self.band.max_similarity:.2f}]")
+                ax.hist(
+                    x,
+                    bins=bins,
+                    alpha=0.5,
+                    density=True,
+                    label=f"{name} (n={len(x)})",
+                    color=colour,
+                )
+        ax.axvspan(
+            self.band.min_similarity,
+            self.band.max_similarity,
+            color="tab:blue",
+            alpha=0.08,
+            label=f"band [{self.band.min_similarity:.2f}, {self.band.max_similarity:.2f}]",
+        )
         ax.set_xlabel("cosine similarity to the source")
         ax.set_ylabel("density")
         ax.legend(fontsize=8, loc="upper left")

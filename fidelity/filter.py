@@ -134,7 +134,11 @@ class FidelityFilter:
             log.warning(
                 "%d pair(s) exceed the model window of %d tokens and were scored on their first "
                 "%d tokens (rows %s%s)",
-                len(notes), max_tokens, max_tokens, shown, ", ..." if len(notes) > 10 else "",
+                len(notes),
+                max_tokens,
+                max_tokens,
+                shown,
+                ", ..." if len(notes) > 10 else "",
             )
         return notes
 

@@ -24,7 +24,10 @@ REASON_COLOURS = {
 def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     """Count, share and median similarity per reason."""
     df = pd.DataFrame(
-        {"reason": [v.reason.value for v in verdicts], "similarity": [v.similarity for v in verdicts]}
+        {
+            "reason": [v.reason.value for v in verdicts],
+            "similarity": [v.similarity for v in verdicts],
+        }
     )
     if df.empty:
         return pd.DataFrame(columns=["reason", "count", "share", "median_similarity"])
@@ -53,7 +56,9 @@ def similarity_histogram(
     bins = np.linspace(-0.2, 1.0, 49)
     stacks, labels, colours = [], [], []
     for reason, colour in REASON_COLOURS.items():
-        sims = [v.similarity for v in verdicts if v.reason.value == reason and np.isfinite(v.similarity)]
+        sims = [
+            v.similarity for v in verdicts if v.reason.value == reason and np.isfinite(v.similarity)
+        ]
         if sims:
             stacks.append(np.clip(sims, bins[0], bins[-1]))
             labels.append(f"{reason} ({len(sims)})")
@@ -61,8 +66,13 @@ def similarity_histogram(
     if stacks:
         ax.hist(stacks, bins=bins, stacked=True, label=labels, color=colours)
     if band is not None:
-        ax.axvspan(band.min_similarity, band.max_similarity, color="tab:blue", alpha=0.08,
-                   label=f"band [{band.min_similarity:.2f}, {band.max_similarity:.2f}]")
+        ax.axvspan(
+            band.min_similarity,
+            band.max_similarity,
+            color="tab:blue",
+            alpha=0.08,
+            label=f"band [{band.min_similarity:.2f}, {band.max_similarity:.2f}]",
+        )
     ax.set_xlabel("cosine similarity to the source")
     ax.set_ylabel("candidates")
     ax.set_title(title)

@@ -14,16 +14,31 @@ from fidelity.report import similarity_histogram, verdict_table
 
 #: Hand-made candidates that show each verdict.
 SHOWCASE = [
-    ("The loan was approved after the second review.",
-     "After the second review the loan got approved.", "a paraphrase"),
-    ("The loan was approved after the second review.",
-     "The loan was not approved after the second review.", "a negation (embeddings barely see it: protected spans must)"),
-    ("The package was delivered to the wrong address.",
-     "My account was locked after three failed password attempts.", "an unrelated sentence"),
-    ("The package was delivered to the wrong address.",
-     "The package was delivered to the wrong address!", "punctuation only"),
-    ("The package was delivered to the wrong address.",
-     "The package was delivered to the wrong address.", "an exact copy"),
+    (
+        "The loan was approved after the second review.",
+        "After the second review the loan got approved.",
+        "a paraphrase",
+    ),
+    (
+        "The loan was approved after the second review.",
+        "The loan was not approved after the second review.",
+        "a negation (embeddings barely see it: protected spans must)",
+    ),
+    (
+        "The package was delivered to the wrong address.",
+        "My account was locked after three failed password attempts.",
+        "an unrelated sentence",
+    ),
+    (
+        "The package was delivered to the wrong address.",
+        "The package was delivered to the wrong address!",
+        "punctuation only",
+    ),
+    (
+        "The package was delivered to the wrong address.",
+        "The package was delivered to the wrong address.",
+        "an exact copy",
+    ),
     ("Please refund the late fee on my last invoice.", "   ", "whitespace"),
 ]
 
@@ -61,12 +76,14 @@ def run(data: Path | None, out: Path) -> None:
 
     # 2. What each verdict looks like.
     verdicts = flt.judge([s for s, _, _ in SHOWCASE], [c for _, c, _ in SHOWCASE])
-    show = pd.DataFrame({
-        "candidate is": [what for _, _, what in SHOWCASE],
-        "similarity": [round(v.similarity, 3) for v in verdicts],
-        "reason": [v.reason.value for v in verdicts],
-        "detail": [v.detail for v in verdicts],
-    })
+    show = pd.DataFrame(
+        {
+            "candidate is": [what for _, _, what in SHOWCASE],
+            "similarity": [round(v.similarity, 3) for v in verdicts],
+            "reason": [v.reason.value for v in verdicts],
+            "detail": [v.detail for v in verdicts],
+        }
+    )
     print("\nhand-made candidates:\n" + show.to_string(index=False))
 
     # 3. Augment real sentences and filter them.
@@ -79,16 +96,29 @@ def run(data: Path | None, out: Path) -> None:
     print("\nsome candidates (source -> candidate, similarity, reason):")
     sample = frame.groupby("reason", group_keys=False).head(3)
     for row in sample.itertuples():
-        print(f"  [{row.reason:<14} {row.similarity:5.3f}] {row.source}\n"
-              f"  {'':>22} -> {row.payload}")
-    print("\nsummary:\n" + verdict_table([c.verdict for c in result.candidates]).to_string(index=False))
-    print("\naccept rate per operation chain:\n" + result.accept_rate_by_operation().to_string(index=False))
-    print(f"\n{result.n_sources} sources -> {len(result.candidates)} candidates, "
-          f"{len(result.accepted)} accepted, {len(result.rejected)} rejected, "
-          f"{len(result.errors)} errors")
-    hist = similarity_histogram([c.verdict for c in result.candidates], out / "text_similarity.png", band)
+        print(
+            f"  [{row.reason:<14} {row.similarity:5.3f}] {row.source}\n  {'':>22} -> {row.payload}"
+        )
+    print(
+        "\nsummary:\n"
+        + verdict_table([c.verdict for c in result.candidates]).to_string(index=False)
+    )
+    print(
+        "\naccept rate per operation chain:\n"
+        + result.accept_rate_by_operation().to_string(index=False)
+    )
+    print(
+        f"\n{result.n_sources} sources -> {len(result.candidates)} candidates, "
+        f"{len(result.accepted)} accepted, {len(result.rejected)} rejected, "
+        f"{len(result.errors)} errors"
+    )
+    hist = similarity_histogram(
+        [c.verdict for c in result.candidates], out / "text_similarity.png", band
+    )
     frame.drop(columns=["operations"]).to_csv(out / "text_candidates.csv", index=False)
     print(f"wrote {hist}, {out / 'text_calibration.png'}, {out / 'text_candidates.csv'}")
     stats = encoder.stats
-    print(f"encoder: {stats.requested} texts asked for, {stats.encoded} sent to the model, "
-          f"{stats.cache_hits} served from the cache")
+    print(
+        f"encoder: {stats.requested} texts asked for, {stats.encoded} sent to the model, "
+        f"{stats.cache_hits} served from the cache"
+    )

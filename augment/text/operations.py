@@ -34,6 +34,8 @@ class _RandomWord(TextOperation):
         return naw.RandomWordAug(action=self.action, aug_p=self.aug_p, aug_min=self.aug_min)
 
     def apply(self, text: str, seed: int) -> tuple[str, Operation]:
+        if not text.strip():  # nothing to change; the filter calls the pair invalid
+            return text, Operation(self.name, {"aug_p": self.aug_p, "skipped": "empty text"})
         aug = self._augmenter()
         with seeded_globals(seed):
             out = aug.augment(text)
