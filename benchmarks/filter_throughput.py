@@ -1,0 +1,145 @@
+"""Fidelity filter throughput against plain ``SentenceTransformer.encode``, side by side.
+
+Builds (source, candidate) pairs from the shared text sets (each source with 4 EDA-style
+candidates: 2 word swaps, 2 word deletions), then, chunk by chunk and alternating so that both
+sides see the same machine load, times
+
+* the filter: ``FidelityFilter.judge`` (Python strings in, verdicts out; a fresh encoder cache);
+* the baseline: ``SentenceTransformer.encode`` of every pair's source and candidate.
+
+and prints pairs/s of the filter, sentences/s of the baseline, and the per-pair speed-up
+``filter pairs/s / (baseline sentences/s / 2)``. It also checks that the filter's decisions agree
+with the decisions the baseline embeddings give.
+
+    python benchmarks/filter_throughput.py                  # 20,000 pairs (the issue's size)
+    python benchmarks/filter_throughput.py --pairs 4000     # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from augment.candidate import sample_seed
+from augment.text import WordDeletion, WordSwap
+from fidelity import Band, FidelityFilter, TextEncoder
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "text"
+
+
+def load_sources(n: int, seed: int) -> list[str]:
+    texts: list[str] = []
+    for name in ("sst2", "cr", "trec"):
+        with open(SHARED / name / "train.txt", encoding="utf-8") as fh:
+            texts += [ln.split("\t", 1)[1].strip() for ln in fh if "\t" in ln]
+    texts = sorted({t for t in texts if len(t.split()) >= 4})
+    random.Random(seed).shuffle(texts)
+    if len(texts) < n:
+        raise SystemExit(f"only {len(texts)} usable sentences, {n} sources asked for")
+    return texts[:n]
+
+
+def make_pairs(sources: list[str], per_source: int, seed: int) -> tuple[list[str], list[str]]:
+    ops = [WordSwap(aug_p=0.1), WordDeletion(aug_p=0.1)]
+    src, cand = [], []
+    for i, s in enumerate(sources):
+        for v in range(per_source):
+            out, _ = ops[v % 2].apply(s, sample_seed(seed, i, v))
+            src.append(s)
+            cand.append(out)
+    return src, cand
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pairs", type=int, default=20_000)
+    ap.add_argument("--per-source", type=int, default=4)
+    ap.add_argument("--chunks", type=int, default=5, help="alternate the two sides this many times")
+    ap.add_argument("--device", default=None, help="cuda / cpu (default: cuda when present)")
+    ap.add_argument("--baseline-batch-size", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = ap.parse_args()
+
+    n_src = args.pairs // args.per_source
+    sources = load_sources(n_src, args.seed)
+    src, cand = make_pairs(sources, args.per_source, args.seed)
+    n = len(src)
+    print(f"{n} pairs from {n_src} sources ({args.per_source} candidates each); "
+          f"{len(set(cand))} distinct candidates, {sum(a == b for a, b in zip(src, cand))} "
+          "identical to their source")
+
+    encoder = TextEncoder(device=args.device)
+    flt = FidelityFilter(encoder, 0.7, 0.98)
+    st = encoder.sentence_transformer  # the same weights serve the baseline
+    device = str(st.device)
+    # warm-up both paths
+    flt.judge(src[:64], cand[:64])
+    st.encode(src[:64] + cand[:64], batch_size=args.baseline_batch_size)
+    encoder.clear_cache()
+    encoder.stats.__init__()
+
+    t_filter = t_base = 0.0
+    verdicts, base_sims = [], []
+    bounds = np.linspace(0, n_src, args.chunks + 1).astype(int) * args.per_source
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        t0 = time.perf_counter()
+        verdicts += flt.judge(src[a:b], cand[a:b])
+        t1 = time.perf_counter()
+        emb = st.encode(src[a:b] + cand[a:b], batch_size=args.baseline_batch_size,
+                        normalize_embeddings=True)
+        t2 = time.perf_counter()
+        t_filter += t1 - t0
+        t_base += t2 - t1
+        k = b - a
+        base_sims.append(np.einsum("ij,ij->i", emb[:k], emb[k:]))
+        print(f"  chunk {a // args.per_source}-{b // args.per_source}: filter {k / (t1 - t0):7.1f} "
+              f"pairs/s, encode {2 * k / (t2 - t1):7.1f} sentences/s", flush=True)
+
+    base = np.concatenate(base_sims)
+    band = Band(0.7, 0.98)
+    base_ok = np.array([band.judge(s).accepted for s in base])
+    ours_ok = np.array([v.accepted for v in verdicts])
+    ours_sim = np.array([v.similarity for v in verdicts])
+    pairs_per_s = n / t_filter
+    sent_per_s = 2 * n / t_base
+    speedup = pairs_per_s / (sent_per_s / 2)
+    stats = encoder.stats
+    figures = {
+        "device": device,
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+        "torch": torch.__version__,
+        "pairs": n,
+        "filter_pairs_per_s": round(pairs_per_s, 1),
+        "encode_sentences_per_s": round(sent_per_s, 1),
+        "per_pair_speedup": round(speedup, 2),
+        "texts_sent_to_model": stats.encoded,
+        "cache_hits": stats.cache_hits,
+        "decision_agreement": round(float(np.mean(base_ok == ours_ok)), 5),
+        "max_abs_similarity_diff": round(float(np.nanmax(np.abs(base - ours_sim))), 6),
+    }
+    print()
+    print(f"device                          {device}")
+    print(f"filter                          {pairs_per_s:10.1f} pairs/s")
+    print(f"SentenceTransformer.encode      {sent_per_s:10.1f} sentences/s "
+          f"(= {sent_per_s / 2:.1f} pairs/s encoding source and candidate)")
+    print(f"per-pair speed-up               {speedup:10.2f}x   (target >= 3x)")
+    print(f"texts sent to the model         {stats.encoded} of {2 * n} "
+          f"({stats.cache_hits} from the cache)")
+    print(f"decisions agreeing with encode  {figures['decision_agreement']:.3%}, "
+          f"max |similarity diff| {figures['max_abs_similarity_diff']:.2e}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
