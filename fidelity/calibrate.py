@@ -173,7 +173,7 @@ def calibrate(
             f"{low:.3f}): the encoder cannot separate them; upper bound set to 1.0"
         )
         high = 1.0
-    band = Band(round(low, 4), round(min(high, 1.0), 4))
+    band = Band(low, min(high, 1.0))
     return Calibration(band, safe, same, other, notes)
 
 
