@@ -58,6 +58,23 @@ def make_pairs(sources: list[str], per_source: int, seed: int) -> tuple[list[str
     return src, cand
 
 
+def linear_flops_per_token(model: torch.nn.Module) -> int:
+    """Multiply-adds x 2 of every Linear layer: the bulk of a small encoder's work per token."""
+    return sum(2 * m.in_features * m.out_features for m in model.modules()
+               if isinstance(m, torch.nn.Linear))
+
+
+def sgemm_gflops(hidden: int, tokens: int = 1536, seconds: float = 2.0) -> float:
+    """What this machine's torch reaches on a matmul of the model's shape (the ceiling)."""
+    a, b = torch.randn(tokens, hidden), torch.randn(hidden, 4 * hidden)
+    torch.mm(a, b)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        torch.mm(a, b)
+        n += 1
+    return 2 * tokens * hidden * 4 * hidden * n / (time.perf_counter() - t0) / 1e9
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pairs", type=int, default=20_000)
@@ -104,6 +121,12 @@ def main() -> None:
         print(f"  chunk {a // args.per_source}-{b // args.per_source}: filter {k / (t1 - t0):7.1f} "
               f"pairs/s, encode {2 * k / (t2 - t1):7.1f} sentences/s", flush=True)
 
+    # how close the model runs to the machine's matmul ceiling (why more speed needs less work)
+    model_tokens = int(encoder.token_lengths(list(dict.fromkeys(src + cand))).sum())
+    flops = linear_flops_per_token(st) * model_tokens
+    achieved = flops / t_filter / 1e9
+    ceiling = sgemm_gflops(encoder.dimension) if device == "cpu" else float("nan")
+
     base = np.concatenate(base_sims)
     band = Band(0.7, 0.98)
     base_ok = np.array([band.judge(s).accepted for s in base])
@@ -123,6 +146,8 @@ def main() -> None:
         "per_pair_speedup": round(speedup, 2),
         "texts_sent_to_model": stats.encoded,
         "cache_hits": stats.cache_hits,
+        "model_gflops_per_s": round(achieved, 1),
+        "sgemm_gflops_per_s": round(ceiling, 1),
         "decision_agreement": round(float(np.mean(base_ok == ours_ok)), 5),
         "max_abs_similarity_diff": round(float(np.nanmax(np.abs(base - ours_sim))), 6),
     }
@@ -134,6 +159,8 @@ def main() -> None:
     print(f"per-pair speed-up               {speedup:10.2f}x   (target >= 3x)")
     print(f"texts sent to the model         {stats.encoded} of {2 * n} "
           f"({stats.cache_hits} from the cache)")
+    print(f"model arithmetic                {achieved:10.1f} GFLOP/s in Linear layers "
+          f"(a bare matmul of that shape reaches {ceiling:.1f} GFLOP/s here)")
     print(f"decisions agreeing with encode  {figures['decision_agreement']:.3%}, "
           f"max |similarity diff| {figures['max_abs_similarity_diff']:.2e}")
     if args.json:
