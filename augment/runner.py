@@ -11,6 +11,7 @@ import pandas as pd
 
 from augment.candidate import Candidate, sample_seed
 from augment.pipeline import Pipeline
+from augment.targeting import plan_counts
 from fidelity.filter import FidelityFilter
 from fidelity.progress import progress
 from fidelity.verdict import Verdict
@@ -81,16 +82,17 @@ class Augmenter:
     """Makes ``n_variants`` candidates per source with ``pipeline`` and judges each with
     ``fidelity_filter``.
 
-    ``n_variants`` may be an int (same for every row) or a mapping from source id to count (a
-    targeting plan). Seeds are derived from ``random_state``, the source id and the variant index,
-    so a run is reproducible in any process and in any order.
+    ``n_variants`` may be an int (same for every row), a mapping from source id to count, or a
+    plan DataFrame from :mod:`augment.targeting` (columns ``source_id``, ``n_variants``). Seeds
+    are derived from ``random_state``, the source id and the variant index, so a run is
+    reproducible in any process and in any order.
     """
 
     def __init__(
         self,
         pipeline: Pipeline,
         fidelity_filter: FidelityFilter | None = None,
-        n_variants: int | Mapping[Any, int] = 4,
+        n_variants: int | Mapping[Any, int] | pd.DataFrame = 4,
         random_state: int = 0,
         show_progress: bool | None = None,
     ) -> None:
@@ -101,13 +103,15 @@ class Augmenter:
         self.show_progress = show_progress
 
     def _count(self, source_id: Any) -> int:
-        if isinstance(self.n_variants, Mapping):
-            return int(self.n_variants.get(source_id, 0))
-        return int(self.n_variants)
+        counts = self._counts
+        if isinstance(counts, dict):
+            return counts.get(source_id, 0)
+        return counts
 
     def generate(self, sources: Iterable[Source]) -> tuple[list[Candidate], list[dict[str, Any]]]:
         """Candidates for every source, plus one error record per variant whose pipeline failed."""
         sources = list(sources)
+        self._counts = plan_counts(self.n_variants)
         candidates: list[Candidate] = []
         errors: list[dict[str, Any]] = []
         total = sum(self._count(s.id) for s in sources)
