@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["README.md", "docs/fidelity.md", "docs/calibration.md", "docs/provenance.md"]
+PAGES = [
+    "README.md",
+    "docs/fidelity.md",
+    "docs/calibration.md",
+    "docs/provenance.md",
+    "docs/training.md",
+    "docs/huggingface.md",
+    "docs/targeting.md",
+]
 
 
 def blocks(page: str) -> list[str]:
