@@ -29,6 +29,40 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from augment.config import ConfigError, RunConfig
+    from augment.io.inputs import InputError
+    from augment.io.manifest import ResumeError
+    from augment.job import Job
+
+    try:
+        cfg = RunConfig.load(args.config)
+        if args.output is not None:
+            cfg.output = args.output
+        job = Job(
+            cfg,
+            engine=args.engine,
+            restart=args.restart,
+            ray_actors=args.actors,
+            show_progress=False if args.quiet else None,
+        )
+        plan = job.plan()
+        if args.dry_run:
+            print(plan.describe(cfg))
+            return 0
+        print(plan.describe(cfg), file=sys.stderr)
+        manifest = job.run()
+    except (ConfigError, InputError, ResumeError, FileNotFoundError) as exc:
+        print(f"augment run: {exc}", file=sys.stderr)
+        return 2
+    c = manifest["counts"]
+    print(
+        f"{c['rows']} rows -> {c['candidates']} candidates: {c['accepted']} accepted, "
+        f"{c['rejected']} rejected, {c['errors']} errors; see {cfg.output / 'report.md'}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="augment",
@@ -52,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--only", default=None, help="comma-separated sections, e.g. text,image")
     demo.set_defaults(func=_demo)
+    run = sub.add_parser("run", help="pre-generate an augmented data set from a config (resumable)")
+    run.add_argument("config", type=Path, help="YAML or JSON job config")
+    run.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    run.add_argument("--engine", choices=["local", "ray"], default="local")
+    run.add_argument("--actors", type=int, default=2, help="Ray actors (with --engine ray)")
+    run.add_argument("--output", type=Path, default=None, help="override the config's output")
+    run.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard a previous run in the output folder instead of resuming",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar, one line per shard")
+    run.set_defaults(func=_run)
     return parser
 
 

@@ -37,4 +37,4 @@ def read_pairs(path: str | Path) -> tuple[list[str], list[str]]:
 
 def example_path(*parts: str) -> Path:
     """A file of the example data shipped with the package (``augment/examples``)."""
-    return Path(__file__).resolve().parent.joinpath("examples", *parts)
+    return Path(__file__).resolve().parents[1].joinpath("examples", *parts)
