@@ -1,0 +1,133 @@
+"""WordNet synonym replacement with cached look-ups (no part-of-speech tagger needed)."""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from augment.text import tokens
+from augment.text.base import TextOperation
+from augment.text.protected import MODALS, NEGATIONS, NUMBER_WORDS
+from augment.text.stopwords import STOPWORDS
+
+_UNSAFE = frozenset(NEGATIONS) | frozenset(MODALS) | frozenset(NUMBER_WORDS) | STOPWORDS
+_PLAIN = re.compile(r"^[a-z][a-z '-]*[a-z]$")
+
+
+class WordNetLexicon:
+    """Synonyms of an English word from WordNet 3.0, each word looked up once per process.
+
+    Without a tagger, the sense is chosen from WordNet itself: the part of speech under which
+    the word is most often tagged in WordNet's sense-tagged corpus (ties: its first listed
+    sense), then that part of speech's ``max_senses`` most frequent senses. Only words that are
+    their own base form are replaced (``"runs"`` is skipped: replacing it with a base form
+    would break the grammar). Candidates that are function words, negations, modals, number
+    words or proper nouns are dropped.
+    """
+
+    def __init__(self, max_senses: int = 2) -> None:
+        self.max_senses = max_senses
+
+    def _wordnet(self) -> Any:
+        wn = getattr(self, "_wn", None)
+        if wn is None:
+            from augment.text.wordnet_data import load_wordnet
+
+            wn = self._wn = load_wordnet()
+            self._cache: dict[str, tuple[str, ...]] = {}
+        return wn
+
+    def synonyms(self, word: str) -> tuple[str, ...]:
+        """Synonyms of ``word`` (lower case; multiword ones joined by spaces), best first."""
+        wn = self._wordnet()
+        key = word.lower()
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self._lookup(wn, key)
+        return hit
+
+    def _lookup(self, wn: Any, word: str) -> tuple[str, ...]:
+        if word in _UNSAFE or not _PLAIN.match(word):
+            return ()
+        by_pos: dict[str, list[Any]] = {}
+        counts: dict[str, int] = {}
+        for syn in wn.synsets(word):
+            lemma = next((lm for lm in syn.lemmas() if lm.name().lower() == word), None)
+            if lemma is None:  # reached through an inflection: not a base form here
+                continue
+            pos = "a" if syn.pos() == "s" else syn.pos()
+            by_pos.setdefault(pos, []).append(syn)
+            counts[pos] = counts.get(pos, 0) + lemma.count()
+        if not by_pos:
+            return ()
+        best = max(by_pos, key=lambda p: (counts[p], -list(by_pos).index(p)))
+        out: list[str] = []
+        for syn in by_pos[best][: self.max_senses]:
+            for lm in syn.lemmas():
+                name = lm.name().replace("_", " ")
+                if name.lower() == word or name in out or not _PLAIN.match(name):
+                    continue  # itself, seen, or with capitals/digits (proper nouns, codes)
+                if any(w in _UNSAFE for w in name.split()):
+                    continue
+                out.append(name)
+        return tuple(out)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"max_senses": self.max_senses}
+
+
+#: One lexicon per ``max_senses`` in a process, shared by every operation that uses it.
+_LEXICONS: dict[int, WordNetLexicon] = {}
+
+
+def lexicon(max_senses: int = 2) -> WordNetLexicon:
+    lex = _LEXICONS.get(max_senses)
+    if lex is None:
+        lex = _LEXICONS[max_senses] = WordNetLexicon(max_senses)
+    return lex
+
+
+class SynonymReplacement(TextOperation):
+    """Replace ``ceil(aug_p * words)`` content words (within ``[aug_min, aug_max]``) by a
+    WordNet synonym (EDA's synonym replacement). Records ``replaced: [[word, synonym], ...]``.
+
+    Punctuation and whitespace around a replaced word are kept; the synonym takes the word's
+    capitalisation. Words without a synonym (names, numbers, other scripts) are left alone, so
+    a text with none comes back unchanged (``replaced: []``).
+    """
+
+    name = "synonym"
+
+    def __init__(self, aug_p: float = 0.1, aug_min: int = 1, aug_max: int | None = 10,
+                 max_senses: int = 2) -> None:
+        self.aug_p = aug_p
+        self.aug_min = aug_min
+        self.aug_max = aug_max
+        self.max_senses = max_senses
+
+    def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
+        lex = lexicon(self.max_senses)
+        pieces = tokens.split(text)
+        n_words = 0
+        slots: list[tuple[int, tuple[str, str, str], tuple[str, ...]]] = []
+        for i in range(0, len(pieces), 2):
+            if not pieces[i]:
+                continue
+            n_words += 1
+            core = tokens.content_word(pieces[i])
+            if core is None:
+                continue
+            syns = lex.synonyms(core[1])
+            if syns:
+                slots.append((i, core, syns))
+        if not slots:
+            return text, {"replaced": []}
+        rng = random.Random(seed)
+        n = min(len(slots), tokens.n_changes(n_words, self.aug_p, self.aug_min, self.aug_max))
+        replaced = []
+        for i, (pre, word, post), syns in sorted(rng.sample(slots, n)):
+            new = tokens.match_case(word, rng.choice(syns))
+            pieces[i] = pre + new + post
+            replaced.append([word, new])
+        return "".join(pieces), {"replaced": replaced}
