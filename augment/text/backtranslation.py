@@ -37,6 +37,7 @@ class ApertiumBackTranslation(TextOperation):
 
     Records ``pivot_text`` (the intermediate translation). Apertium marks unknown words with
     ``*``; ``-u`` drops the marks, so unknown words (names, codes) pass through unchanged.
+    Whitespace runs (line breaks included) come back as single spaces.
     """
 
     name = "backtranslation_apertium"
@@ -72,7 +73,7 @@ class ApertiumBackTranslation(TextOperation):
             raise ApertiumUnavailable(
                 f"apertium {mode} failed ({proc.returncode}): {proc.stderr.strip()[:300]}"
             )
-        return proc.stdout.rstrip("\n")
+        return " ".join(proc.stdout.split())  # apertium pads with stray spaces
 
     def translate_round_trip(self, text: str) -> tuple[str, str]:
         """``(pivot_text, back_text)`` for ``text`` (cached)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from augment.text import tokens
 from augment.text.base import TextOperation
-from augment.text.protected import PLACEHOLDER_STOPWORDS_REGEX
+from augment.text.protected import PLACEHOLDER_RE, PLACEHOLDER_STOPWORDS_REGEX
 from augment.text.seeding import seeded_globals
 from augment.text.synonyms import lexicon
 
@@ -57,14 +57,39 @@ class _RandomWordOp(TextOperation):
         raise NotImplementedError
 
 
-class RandomSwap(_RandomWordOp):
-    """Swap ``ceil(aug_p * words)`` words with a neighbour. Records the words that moved."""
+class RandomSwap(TextOperation):
+    """Swap ``ceil(aug_p * words)`` words with a neighbour (nlpaug's adjacent swap).
+
+    Protected spans stay where they are and no word crosses one: a swap that moved "refunded"
+    over "not" would move the negation's scope. (nlpaug's RandomWordAug skips protected words
+    when it picks a word but may still swap its neighbour with them, so this one is our own.)
+    Words split on whitespace, punctuation stays on its word; a word swapped into or out of
+    the first position takes or gives up the capital. Records the words that moved.
+    """
 
     name = "random_swap"
-    action = "swap"
 
-    def _record(self, before: list[str], after: list[str]) -> dict[str, Any]:
-        return {"moved": [b for b, a in zip(before, after) if a != b]}
+    def __init__(self, aug_p: float = 0.1, aug_min: int = 1, aug_max: int | None = 10) -> None:
+        self.aug_p = aug_p
+        self.aug_min = aug_min
+        self.aug_max = aug_max
+
+    def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
+        words = text.split()
+        free = [not PLACEHOLDER_RE.search(w) for w in words]
+        pairs = [i for i in range(len(words) - 1) if free[i] and free[i + 1]]
+        if not pairs:
+            return " ".join(words), {"moved": []}
+        rng = random.Random(seed)
+        n = min(len(pairs), tokens.n_changes(len(words), self.aug_p, self.aug_min, self.aug_max))
+        moved = []
+        for i in rng.sample(pairs, n):
+            a, b = words[i], words[i + 1]
+            moved.append([a, b])
+            if i == 0 and a[:1].isupper() and a[1:2].islower() and b[:1].islower():
+                a, b = a[:1].lower() + a[1:], b[:1].upper() + b[1:]
+            words[i], words[i + 1] = b, a
+        return " ".join(words), {"moved": moved}
 
 
 class RandomDeletion(_RandomWordOp):

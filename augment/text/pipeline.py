@@ -72,9 +72,11 @@ class TextPipeline:
     Protected spans (see :class:`ProtectedSpans`; ``protected=None`` protects numbers, amounts,
     percentages, dates, negations and modals) are never altered: word and character operations
     see them as placeholders they skip; an operation that still loses one (or one that works on
-    raw text, like translation, and breaks one) is reverted for that sample and recorded with
-    ``reverted: <why>``. :meth:`check` is the same rule for the Augmenter, which gives any
-    candidate that breaks it a ``constraint`` verdict.
+    raw text, like translation, and breaks one) is recorded with ``broke: <why>`` and, with
+    ``on_broken="revert"`` (default), undone for that sample (``reverted: True``). With
+    ``on_broken="keep"`` the broken text goes on, and the Augmenter, through :meth:`check`
+    (the same rule), rejects the candidate with a ``constraint`` verdict: use it to see how
+    often each operation breaks a span (``accept_rate_by_operation``).
 
     Input: a ``str``; anything else raises ``TypeError`` (the Augmenter records it as that row's
     error). An empty or blank text is returned as is, each operation recorded with
@@ -84,10 +86,11 @@ class TextPipeline:
     modality = "text"
 
     def __init__(self, steps: Step | Sequence[Step], protected: ProtectedSpans | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, on_broken: str = "revert") -> None:
         self.steps = steps
         self.protected = protected
         self.name = name
+        self.on_broken = on_broken
 
     # ------------------------------------------------------------------ running
     def _root(self) -> Step:
@@ -102,6 +105,8 @@ class TextPipeline:
 
     def apply(self, payload: str, seed: int) -> tuple[str, list[Operation]]:
         """One candidate of ``payload`` from ``seed``, and the operations applied."""
+        if self.on_broken not in ("revert", "keep"):
+            raise ValueError(f"on_broken must be 'revert' or 'keep', got {self.on_broken!r}")
         if not isinstance(payload, str):
             raise TypeError(f"text pipeline got {type(payload).__name__}, not str")
         ops: list[Operation] = []
@@ -145,16 +150,24 @@ class TextPipeline:
         if op.masks_protected:
             masked = spans.mask(text)
             out, params = op.transform(masked.text, seed)
-            restored = spans.unmask(out, masked.spans)
             if masked.spans:
                 params = _unmask_params(params, masked.spans)
-            if restored is None:
-                return text, Operation(op.name, {**params, "reverted": "a protected span was lost"})
-            return restored, Operation(op.name, params)
-        out, params = op.transform(text, seed)
-        broken = spans.check(text, out)
+                restored = spans.unmask(out, masked.spans)
+                if restored is None:
+                    broken: str | None = "a protected span was lost or reordered"
+                    out = _unmask_params(out, masked.spans)
+                else:
+                    out = restored
+                    broken = spans.compare(masked.spans, out)  # e.g. a span formed anew
+            else:
+                broken = spans.compare((), out)
+        else:
+            out, params = op.transform(text, seed)
+            broken = spans.check(text, out)
         if broken:
-            return text, Operation(op.name, {**params, "reverted": broken})
+            params = {**params, "broke": broken}
+            if self.on_broken == "revert":
+                return text, Operation(op.name, {**params, "reverted": True})
         return out, Operation(op.name, params)
 
     # ------------------------------------------------------------------ presets
@@ -173,13 +186,15 @@ class TextPipeline:
             "name": self.name,
             "steps": self._root().to_dict(),
             "protected": None if self.protected is None else self.protected.to_dict(),
+            "on_broken": self.on_broken,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TextPipeline:
         prot = d.get("protected")
         return cls(step_from_dict(d["steps"]),
-                   None if prot is None else ProtectedSpans.from_dict(prot), d.get("name"))
+                   None if prot is None else ProtectedSpans.from_dict(prot), d.get("name"),
+                   d.get("on_broken", "revert"))
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """The pipeline as YAML; also written to ``path`` when given."""

@@ -233,7 +233,11 @@ class ProtectedSpans:
         """
         if not isinstance(source, str) or not isinstance(candidate, str):
             return None  # not text: the filter's validity check names it
-        a = [(_norm(s.text), s.kind) for s in self.find(source)]
+        return self.compare(self.find(source), candidate)
+
+    def compare(self, source_spans: Sequence[Span], candidate: str) -> str | None:
+        """:meth:`check` with the source's spans already found."""
+        a = [(_norm(s.text), s.kind) for s in source_spans]
         b = [(_norm(s.text), s.kind) for s in self.find(candidate)]
         if [t for t, _ in a] == [t for t, _ in b]:
             return None
