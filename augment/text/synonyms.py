@@ -22,7 +22,9 @@ class WordNetLexicon:
     the word is most often tagged in WordNet's sense-tagged corpus (ties: its first listed
     sense), then that part of speech's ``max_senses`` most frequent senses. Only words that are
     their own base form are replaced (``"runs"`` is skipped: replacing it with a base form
-    would break the grammar). Candidates that are function words, negations, modals, number
+    would break the grammar), and only where WordNet has the word in lower case (``"le"`` is
+    only known as the abbreviation ``"LE"``: skipped). Words under three letters are skipped.
+    Candidates that are function words, negations, modals, number
     words or proper nouns are dropped.
     """
 
@@ -48,13 +50,13 @@ class WordNetLexicon:
         return hit
 
     def _lookup(self, wn: Any, word: str) -> tuple[str, ...]:
-        if word in _UNSAFE or not _PLAIN.match(word):
+        if word in _UNSAFE or len(word) < 3 or not _PLAIN.match(word):
             return ()
         by_pos: dict[str, list[Any]] = {}
         counts: dict[str, int] = {}
         for syn in wn.synsets(word):
-            lemma = next((lm for lm in syn.lemmas() if lm.name().lower() == word), None)
-            if lemma is None:  # reached through an inflection: not a base form here
+            lemma = next((lm for lm in syn.lemmas() if lm.name() == word), None)
+            if lemma is None:  # an inflection ("runs"), or only a name/abbreviation ("LE")
                 continue
             pos = "a" if syn.pos() == "s" else syn.pos()
             by_pos.setdefault(pos, []).append(syn)
