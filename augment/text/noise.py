@@ -105,8 +105,13 @@ class SpellingNoise(_NlpaugNoise):
         import nlpaug.augmenter.word as naw
 
         path = Path(nlpaug.__file__).parent / "res" / "word" / "spelling" / "spelling_en.txt"
-        return naw.SpellingAug(
+        aug = naw.SpellingAug(
             dict_path=str(path), aug_p=self.aug_p, aug_max=self.aug_max,
             stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX, tokenizer=_whitespace_tokens,
             reverse_tokenizer=_join,
         )
+        # nlpaug dedups each word's misspellings through a set: their order (and so the draw)
+        # would change with PYTHONHASHSEED. Sorted, the same seed gives the same typo anywhere.
+        for key, values in aug.model.dict.items():
+            aug.model.dict[key] = sorted(values)
+        return aug
