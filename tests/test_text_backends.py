@@ -25,14 +25,22 @@ def _fast_tokenizer(folder: Path) -> None:
     vocab = {w: i for i, w in enumerate(["<pad>", "</s>", "<unk>", *WORDS])}
     tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.Whitespace()
-    tk.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    tk.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", 1)]
+    )
     PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="</s>",
                             unk_token="<unk>").save_pretrained(folder)
 
 
 def _seq2seq(folder: Path, kind: str, seed: int) -> str:
-    from transformers import BartConfig, BartForConditionalGeneration, MarianConfig, MarianMTModel
-    from transformers import T5Config, T5ForConditionalGeneration
+    from transformers import (
+        BartConfig,
+        BartForConditionalGeneration,
+        MarianConfig,
+        MarianMTModel,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
 
     n = len(WORDS) + 3
     torch.manual_seed(seed)

@@ -105,10 +105,11 @@ def test_same_seed_same_output_in_another_process(wordnet, sst2):
         env={**__import__("os").environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "123"},
     )
     assert json.loads(proc.stdout) == here
-    assert len(set(here)) == 30 and sum(a != b for a, b in zip(here, sst2)) >= 25
+    assert len(set(here)) == 30
+    assert sum(a != b for a, b in zip(here, sst2[:30], strict=True)) >= 25
     # another seed, another text (for most rows)
     other = [pipe.apply(t, 2000 + i)[0] for i, t in enumerate(sst2[:30])]
-    assert sum(a != b for a, b in zip(here, other)) >= 20
+    assert sum(a != b for a, b in zip(here, other, strict=True)) >= 20
 
 
 def test_yaml_and_pickle_round_trips_give_the_same_candidates(wordnet, sst2, tmp_path):
@@ -165,7 +166,8 @@ def test_text_chain_keeps_the_first_api(wordnet):
     out, ops = pipe.apply("I was charged twice for my subscription this month.", 3)
     assert [op.name for op in ops] == ["word_swap", "word_deletion"]
     assert out != "I was charged twice for my subscription this month."
-    assert TextPipeline.from_dict(pipe.to_dict()).apply("a b c d e", 1) == pipe.apply("a b c d e", 1)
+    again = TextPipeline.from_dict(pipe.to_dict())
+    assert again.apply("a b c d e", 1) == pipe.apply("a b c d e", 1)
 
 
 def test_presets_are_documented_and_distinct(wordnet):
@@ -175,7 +177,8 @@ def test_presets_are_documented_and_distinct(wordnet):
     for name in presets.PRESETS:
         assert name in presets.__doc__
         pipe = TextPipeline.from_preset(name)
-        outs[name] = pipe.augment("The customer was not happy with the slow delivery of order AB-12345.", n=6)
+        outs[name] = pipe.augment(
+            "The customer was not happy with the slow delivery of order AB-12345.", n=6)
     assert len({tuple(v) for v in outs.values()}) == 4
     with pytest.raises(ValueError, match="unknown preset"):
         TextPipeline.from_preset("poetry")
@@ -191,7 +194,8 @@ def test_augmenter_on_legal_sentences_with_report(wordnet, text_encoder, tmp_pat
     assert len(result.candidates) == 4 * (len(LEGAL) + 1) and not result.errors
     reasons = {c.verdict.reason for c in result.candidates}
     assert Reason.ACCEPTED in reasons
-    assert all(c.verdict.reason is Reason.INVALID for c in result.candidates if c.source_id == "empty")
+    empty = [c for c in result.candidates if c.source_id == "empty"]
+    assert empty and all(c.verdict.reason is Reason.INVALID for c in empty)
     rates = result.accept_rate_by_operation()
     assert set(rates.op_chain) <= {"synonym", "random_insertion", "random_swap", "random_deletion"}
     png = similarity_histogram([c.verdict for c in result.candidates], tmp_path / "sim.png")
@@ -199,7 +203,8 @@ def test_augmenter_on_legal_sentences_with_report(wordnet, text_encoder, tmp_pat
 
 
 def test_filter_rejects_an_apertium_output_that_changed_meaning(apertium, text_encoder):
-    # "kicked the bucket" (died) comes back word for word: "It kicked the cube last night."
+    # "kicked the bucket" (died) comes back word for word: "It kicked the cube last
+    # night."
     pipe = TextPipeline([ApertiumBackTranslation()])
     sources = ["He kicked the bucket last night.",
                "Our support team will get back to you shortly."]

@@ -23,7 +23,8 @@ LEGAL = [
     "Interest of 4.5% accrues monthly and the Borrower must repay USD 30,000 by 2025-06-30.",
     "No party may assign this agreement without the prior written consent of the other.",
     "The Supplier shall never deliver fewer than 250 units in any calendar quarter.",
-    "Late fees of 2 percent apply if the invoice is not paid within thirty days of March 5th, 2024.",
+    "Late fees of 2 percent apply if the invoice is not paid within thirty days of March 5th, "
+    "2024.",
     "The Licensee cannot sublicense the software and must pay EUR 15,000 annually.",
     "Neither the Buyer nor the Seller shall disclose the price of £4.2 million before 31/12/2024.",
     "The deposit of 500 dollars is not refundable unless the Landlord breaches clause 7.2.",
@@ -69,8 +70,12 @@ def test_overlapping_glossary_terms_merge_into_one_span():
 
 def test_user_regexes_are_protected():
     prot = ProtectedSpans(patterns=[r"\bINV-\d+\b"])
-    # the digits inside are a number too: one merged span, both kinds named
-    assert spans_of("Invoice INV-2231 is overdue.", prot) == [("pattern+number", "INV-2231")]
+    # the digits inside are a number too: the outer span wins
+    assert spans_of("Invoice INV-2231 is overdue.", prot) == [("pattern", "INV-2231")]
+    # partial overlaps merge and name both kinds
+    prot = ProtectedSpans(glossary=["payment of 5"])
+    expected = [("glossary+amount", "payment of 5 dollars")]
+    assert spans_of("A payment of 5 dollars.", prot) == expected
 
 
 def test_unmask_refuses_lost_repeated_or_reordered_placeholders():
@@ -79,7 +84,8 @@ def test_unmask_refuses_lost_repeated_or_reordered_placeholders():
     assert len(m.spans) == 3
     assert prot.unmask(m.text.replace("QQPROT1QQ", ""), m.spans) is None
     assert prot.unmask(m.text + " QQPROT0QQ", m.spans) is None
-    swapped = m.text.replace("QQPROT0QQ", "@").replace("QQPROT1QQ", "QQPROT0QQ").replace("@", "QQPROT1QQ")
+    swapped = (m.text.replace("QQPROT0QQ", "@").replace("QQPROT1QQ", "QQPROT0QQ")
+               .replace("@", "QQPROT1QQ"))
     assert prot.unmask(swapped, m.spans) is None
 
 

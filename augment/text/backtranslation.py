@@ -55,7 +55,8 @@ class ApertiumBackTranslation(TextOperation):
         """``None`` when the pair can run here, else what is missing, in words."""
         exe = shutil.which("apertium")
         if exe is None:
-            return "the apertium binary is not installed (apt-get install apertium apertium-eng-spa)"
+            return ("the apertium binary is not installed "
+                    "(apt-get install apertium apertium-eng-spa)")
         modes = subprocess.run([exe, "-l"], capture_output=True, text=True).stdout.split()
         for mode in (f"{source}-{pivot}", f"{pivot}-{source}"):
             if mode not in modes:

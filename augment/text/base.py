@@ -25,6 +25,9 @@ class TextOperation:
 
     name: ClassVar[str] = "text_operation"
     masks_protected: ClassVar[bool] = True
+    #: Whether the operation can write new words (which could be protected ones: a synonym
+    #: "one", a typo "not"); an operation that only moves or drops words skips that check.
+    may_add_words: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

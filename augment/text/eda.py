@@ -1,5 +1,11 @@
-"""EDA (Wei & Zou 2019) word operations: random swap and deletion through nlpaug's RandomWordAug,
-random insertion of WordNet synonyms (which nlpaug does not have)."""
+"""EDA (Wei & Zou 2019) word operations: random swap, deletion and insertion.
+
+Swap and deletion follow nlpaug's RandomWordAug (adjacent swaps, ``ceil(aug_p * n)`` words within
+``[aug_min, aug_max]``) but are plain list edits: nlpaug's swap may move a word across a
+protected span (it only skips protected words when it picks the first of the pair), and its
+change-log bookkeeping costs more than the edit itself. Insertion (which nlpaug lacks) inserts
+WordNet synonyms as EDA does.
+"""
 
 from __future__ import annotations
 
@@ -8,53 +14,8 @@ from typing import Any
 
 from augment.text import tokens
 from augment.text.base import TextOperation
-from augment.text.protected import PLACEHOLDER_RE, PLACEHOLDER_STOPWORDS_REGEX
-from augment.text.seeding import seeded_globals
+from augment.text.protected import PLACEHOLDER_RE
 from augment.text.synonyms import lexicon
-
-
-def _whitespace_tokens(text: str) -> list[str]:
-    return text.split()
-
-
-def _join(words: list[str]) -> str:
-    return " ".join(words)
-
-
-class _RandomWordOp(TextOperation):
-    """nlpaug's RandomWordAug, built once per operation, seeded per call, skipping
-    placeholders (protected spans) and splitting on whitespace only (so punctuation stays on its
-    word and contractions stay whole; runs of whitespace become one space)."""
-
-    action = ""
-
-    def __init__(self, aug_p: float = 0.1, aug_min: int = 1, aug_max: int | None = 10) -> None:
-        self.aug_p = aug_p
-        self.aug_min = aug_min
-        self.aug_max = aug_max
-
-    def _nlpaug(self) -> Any:
-        aug = getattr(self, "_aug", None)
-        if aug is None:
-            import nlpaug.augmenter.word as naw
-
-            aug = self._aug = naw.RandomWordAug(
-                action=self.action, aug_p=self.aug_p, aug_min=self.aug_min, aug_max=self.aug_max,
-                stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX, tokenizer=_whitespace_tokens,
-                reverse_tokenizer=_join,
-            )
-        return aug
-
-    def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
-        aug = self._nlpaug()
-        # The action itself, not augment(): that one retries until the text changed and
-        # strips it, which would hide what this seed drew.
-        with seeded_globals(seed):
-            out = getattr(aug, self.action)(text)
-        return out, self._record(text.split(), out.split())
-
-    def _record(self, before: list[str], after: list[str]) -> dict[str, Any]:
-        raise NotImplementedError
 
 
 class RandomSwap(TextOperation):
@@ -68,6 +29,7 @@ class RandomSwap(TextOperation):
     """
 
     name = "random_swap"
+    may_add_words = False
 
     def __init__(self, aug_p: float = 0.1, aug_min: int = 1, aug_max: int | None = 10) -> None:
         self.aug_p = aug_p
@@ -76,7 +38,7 @@ class RandomSwap(TextOperation):
 
     def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
         words = text.split()
-        free = [not PLACEHOLDER_RE.search(w) for w in words]
+        free = ["QQPROT" not in w or not PLACEHOLDER_RE.search(w) for w in words]
         pairs = [i for i in range(len(words) - 1) if free[i] and free[i + 1]]
         if not pairs:
             return " ".join(words), {"moved": []}
@@ -92,20 +54,33 @@ class RandomSwap(TextOperation):
         return " ".join(words), {"moved": moved}
 
 
-class RandomDeletion(_RandomWordOp):
-    """Delete ``ceil(aug_p * words)`` words (never a protected span). Records the deleted words."""
+class RandomDeletion(TextOperation):
+    """Delete ``ceil(aug_p * words)`` words (within ``[aug_min, aug_max]``), never a protected
+    span, never every word. Words split on whitespace (punctuation goes with its word); when
+    the first word goes, the new first word takes its capital. Records the deleted words.
+    """
 
     name = "random_deletion"
-    action = "delete"
+    may_add_words = False
 
-    def _record(self, before: list[str], after: list[str]) -> dict[str, Any]:
-        deleted, j = [], 0
-        for w in before:
-            if j < len(after) and after[j] == w:
-                j += 1
-            else:
-                deleted.append(w)
-        return {"deleted": deleted}
+    def __init__(self, aug_p: float = 0.1, aug_min: int = 1, aug_max: int | None = 10) -> None:
+        self.aug_p = aug_p
+        self.aug_min = aug_min
+        self.aug_max = aug_max
+
+    def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
+        words = text.split()
+        free = [i for i, w in enumerate(words) if "QQPROT" not in w or not PLACEHOLDER_RE.search(w)]
+        if len(free) < 2 and len(free) == len(words):  # a one-word text keeps its word
+            return " ".join(words), {"deleted": []}
+        rng = random.Random(seed)
+        n = tokens.n_changes(len(words), self.aug_p, self.aug_min, self.aug_max)
+        n = min(n, len(free) - (len(free) == len(words)))
+        gone = set(rng.sample(free, n))
+        kept = [w for i, w in enumerate(words) if i not in gone]
+        if 0 in gone and kept and words[0][:1].isupper() and kept[0][:1].islower():
+            kept[0] = kept[0][:1].upper() + kept[0][1:]
+        return " ".join(kept), {"deleted": [words[i] for i in sorted(gone)]}
 
 
 class RandomInsertion(TextOperation):

@@ -24,7 +24,7 @@ def _changed(before: str, after: str) -> list[list[str]]:
     a, b = before.split(), after.split()
     if len(a) != len(b):
         return [[before, after]]
-    return [[x, y] for x, y in zip(a, b) if x != y]
+    return [[x, y] for x, y in zip(a, b, strict=True) if x != y]
 
 
 class _NlpaugNoise(TextOperation):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from augment.candidate import Operation, sample_seed
 from augment.text.base import TextOperation, operation_from_dict
@@ -46,7 +46,7 @@ class Sometimes:
         return {"type": "Sometimes", "p": self.p, "step": self.step.to_dict()}
 
 
-Step = Union[TextOperation, Sequential, OneOf, Sometimes]
+Step = TextOperation | Sequential | OneOf | Sometimes
 
 
 def step_from_dict(d: dict[str, Any]) -> Step:
@@ -158,9 +158,11 @@ class TextPipeline:
                     out = _unmask_params(out, masked.spans)
                 else:
                     out = restored
-                    broken = spans.compare(masked.spans, out)  # e.g. a span formed anew
+                    # a new protected word (synonym "one", typo "not"); an operation that only
+                    # moves or drops words cannot make one (Augmenter.check still looks)
+                    broken = spans.compare(masked.spans, out) if op.may_add_words else None
             else:
-                broken = spans.compare((), out)
+                broken = spans.compare((), out) if op.may_add_words else None
         else:
             out, params = op.transform(text, seed)
             broken = spans.check(text, out)

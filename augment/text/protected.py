@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 #: What replaces the i-th protected span while an operation runs: one "word" that no WordNet
@@ -42,6 +42,8 @@ NUMBER_WORDS = (
     "fourth fifth sixth seventh eighth ninth tenth"
 ).split()
 
+_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 _NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
 _SCALE = r"(?:\s?(?:thousand|million|billion|trillion|k|m|bn|mn))?"
 _CUR_SYM = r"[$€£¥₹₽₩]"
@@ -66,14 +68,15 @@ _BUILTIN = {
     ]),
     "percentage": rf"\b{_NUM}\s?(?:%|percent\b|per\s+cent\b|pct\b|percentage\s+points?\b|"
                   r"basis\s+points?\b|bps\b)",
-    "number": rf"(?<![\w.]){_NUM}(?:st|nd|rd|th)?\b|\b(?:{'|'.join(NUMBER_WORDS)})\b",
+    "number": rf"(?<![\w.]){_NUM}(?:st|nd|rd|th)?\b",
 }
 
 
 @dataclass(frozen=True)
 class Span:
-    """One protected span: ``text[start:end]`` of kind ``kind`` (e.g. ``"amount"``,
-    ``"negation+modal"`` when overlapping spans were merged)."""
+    """One protected span: ``text[start:end]`` of kind ``kind`` (e.g. ``"amount"``; a span
+    inside another takes the outer one's kind; partly overlapping spans are merged and name
+    both kinds, e.g. ``"glossary+amount"``)."""
 
     start: int
     end: int
@@ -141,21 +144,44 @@ class ProtectedSpans:
 
     # ------------------------------------------------------------------ regexes (built lazily)
     @cached_property
-    def _builtin_re(self) -> re.Pattern | None:
+    def _digit_re(self) -> re.Pattern | None:
+        """Dates, amounts, percentages and numbers written with digits: all need a digit, so
+        this regex only runs on texts that have one."""
         parts = []
         for kind, flag in (("date", self.dates), ("amount", self.amounts),
                            ("percentage", self.percentages), ("number", self.numbers)):
             if flag:
                 parts.append(f"(?P<{kind}>{_BUILTIN[kind]})")
-        words = []
-        if self.negations:
-            neg = NEGATIONS if self.negations is True else tuple(self.negations)
-            words.append(f"(?P<negation>\\b(?:{_alt(neg)})\\b|\\b\\w+n['’]t\\b)")
-        if self.modals:
-            mod = MODALS if self.modals is True else tuple(self.modals)
-            words.append(f"(?P<modal>\\b(?:{_alt(mod)})\\b)")
-        parts.extend(words)
         return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+    @cached_property
+    def _word_kinds(self) -> tuple[dict[str, str], re.Pattern | None, bool]:
+        """One-word terms (looked up per word: much faster than a regex alternation), a regex
+        for terms of several words, and whether ``-n't`` contractions are negations."""
+        single: dict[str, str] = {}
+        multi: list[tuple[str, str]] = []
+        groups = []
+        if self.numbers:
+            groups.append(("number", NUMBER_WORDS))
+        if self.negations:
+            groups.append(("negation", NEGATIONS if self.negations is True else self.negations))
+        if self.modals:
+            groups.append(("modal", MODALS if self.modals is True else self.modals))
+        for kind, words in groups:
+            for w in words:
+                w = " ".join(w.split()).lower()
+                if " " in w or not _WORD.fullmatch(w):
+                    multi.append((kind, w))
+                else:
+                    single.setdefault(w, kind)
+        multi_re = None
+        if multi:
+            alt = "|".join(
+                f"(?P<{k}_{i}>" + r"\s+".join(re.escape(p) for p in w.split()) + ")"
+                for i, (k, w) in enumerate(multi)
+            )
+            multi_re = re.compile(r"(?<!\w)(?:" + alt + r")(?!\w)", re.IGNORECASE)
+        return single, multi_re, bool(self.negations)
 
     @cached_property
     def _glossary_re(self) -> re.Pattern | None:
@@ -177,9 +203,24 @@ class ProtectedSpans:
         if not text:
             return []
         raw: list[tuple[int, int, str]] = []
-        if self._builtin_re is not None:
-            for m in self._builtin_re.finditer(text):
+        if self._digit_re is not None and _DIGIT.search(text):
+            for m in self._digit_re.finditer(text):
                 raw.append((m.start(), m.end(), m.lastgroup or "protected"))
+        single, multi_re, contractions = self._word_kinds
+        if single or contractions:
+            # Set operations in C find which protected words occur at all; only those are
+            # then located, with a regex cached per combination.
+            lower = text.lower()
+            toks = set(_WORD.findall(lower))
+            hits = toks.intersection(single)
+            if contractions and ("n't" in lower or "n’t" in lower):
+                hits.update(t for t in toks if t.endswith(("n't", "n’t")))
+            if hits:
+                for m in _words_re(frozenset(hits)).finditer(text):
+                    raw.append((m.start(), m.end(), single.get(m.group().lower(), "negation")))
+        if multi_re is not None:
+            for m in multi_re.finditer(text):
+                raw.append((m.start(), m.end(), (m.lastgroup or "protected").rsplit("_", 1)[0]))
         if self._glossary_re is not None:
             for m in self._glossary_re.finditer(text):
                 raw.append((m.start(1), m.end(1), "glossary"))
@@ -194,9 +235,10 @@ class ProtectedSpans:
         for s, e, k in raw:
             if merged and s < merged[-1][1]:
                 last = merged[-1]
-                last[1] = max(last[1], e)
-                if k not in last[2]:
-                    last[2].append(k)
+                if e > last[1]:  # partial overlap: the span grows and names both kinds
+                    last[1] = e
+                    if k not in last[2]:
+                        last[2].append(k)
             else:
                 merged.append([s, e, [k]])
         return [Span(s, e, "+".join(k), text[s:e]) for s, e, k in merged]
@@ -278,6 +320,11 @@ class ProtectedSpans:
 
     def __getstate__(self) -> dict[str, Any]:  # compiled regexes are rebuilt after unpickling
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+@lru_cache(maxsize=4096)
+def _words_re(words: frozenset[str]) -> re.Pattern:
+    return re.compile(rf"(?<![A-Za-z'’])(?:{_alt(tuple(words))})(?![A-Za-z'’])", re.IGNORECASE)
 
 
 def _alt(words: Sequence[str]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 from typing import Any
 
 from augment.text import tokens
@@ -36,8 +37,10 @@ class WordNetLexicon:
         if wn is None:
             from augment.text.wordnet_data import load_wordnet
 
-            wn = self._wn = load_wordnet()
+            wn = load_wordnet()
+            self._counts = _tag_counts(Path(wn.root.path) / "cntlist.rev")
             self._cache: dict[str, tuple[str, ...]] = {}
+            self._wn = wn
         return wn
 
     def synonyms(self, word: str) -> tuple[str, ...]:
@@ -52,22 +55,22 @@ class WordNetLexicon:
     def _lookup(self, wn: Any, word: str) -> tuple[str, ...]:
         if word in _UNSAFE or len(word) < 3 or not _PLAIN.match(word):
             return ()
-        by_pos: dict[str, list[Any]] = {}
-        counts: dict[str, int] = {}
-        for syn in wn.synsets(word):
-            lemma = next((lm for lm in syn.lemmas() if lm.name() == word), None)
-            if lemma is None:  # an inflection ("runs"), or only a name/abbreviation ("LE")
-                continue
-            pos = "a" if syn.pos() == "s" else syn.pos()
-            by_pos.setdefault(pos, []).append(syn)
-            counts[pos] = counts.get(pos, 0) + lemma.count()
-        if not by_pos:
+        # WordNet's index holds base forms only: an inflected word ("runs") is not in it.
+        offsets = wn._lemma_pos_offset_map.get(word)
+        if not offsets:
             return ()
-        best = max(by_pos, key=lambda p: (counts[p], -list(by_pos).index(p)))
+        poses = [p for p in "nvar" if offsets.get(p)]
+        if not poses:
+            return ()
+        best = max(poses, key=lambda p: (self._counts.get((word, p), 0), -poses.index(p)))
         out: list[str] = []
-        for syn in by_pos[best][: self.max_senses]:
-            for lm in syn.lemmas():
-                name = lm.name().replace("_", " ")
+        for offset in offsets[best][: self.max_senses]:  # senses ranked by frequency
+            syn = wn.synset_from_pos_and_offset(best, offset)
+            names = [lm.name() for lm in syn.lemmas()]
+            if word not in names:  # only a name or abbreviation here ("LE" for "le")
+                continue
+            for name in names:
+                name = name.replace("_", " ")
                 if name.lower() == word or name in out or not _PLAIN.match(name):
                     continue  # itself, seen, or with capitals/digits (proper nouns, codes)
                 if any(w in _UNSAFE for w in name.split()):
@@ -77,6 +80,26 @@ class WordNetLexicon:
 
     def __getstate__(self) -> dict[str, Any]:
         return {"max_senses": self.max_senses}
+
+
+_SS_TYPE = {"1": "n", "2": "v", "3": "a", "4": "r", "5": "a"}
+
+
+def _tag_counts(path: Path) -> dict[tuple[str, str], int]:
+    """(lemma, part of speech) -> times tagged in WordNet's sense-tagged corpus, read once from
+    ``cntlist.rev`` (nltk's ``Lemma.count()`` binary-searches the file on every call)."""
+    counts: dict[tuple[str, str], int] = {}
+    if not path.is_file():
+        return counts
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) != 3:
+                continue
+            lemma, _, rest = parts[0].partition("%")
+            key = (lemma.lower(), _SS_TYPE.get(rest[:1], "n"))
+            counts[key] = counts.get(key, 0) + int(parts[2])
+    return counts
 
 
 #: One lexicon per ``max_senses`` in a process, shared by every operation that uses it.

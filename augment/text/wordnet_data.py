@@ -91,7 +91,8 @@ def wordnet_dir() -> Path:
             for f in _FILES:
                 shutil.copyfile(source / f, tmp / f)
             lexnames = "".join(
-                f"{i:02d}\t{line.split()[0]}\t{line.split()[1]}\n" for i, line in enumerate(LEXNAMES)
+                f"{i:02d}\t{name}\t{cat}\n"
+                for i, (name, cat) in enumerate(x.split() for x in LEXNAMES)
             )
             (tmp / "lexnames").write_text(lexnames)
             try:
@@ -109,7 +110,9 @@ def load_wordnet() -> Any:
     try:
         from nltk.corpus.reader.wordnet import WordNetCorpusReader
     except ImportError as exc:  # pragma: no cover - nltk is in the `text` extra
-        raise WordNetUnavailable("nltk is not installed: pip install 'augment-fidelity[text]'") from exc
+        raise WordNetUnavailable(
+            "nltk is not installed: pip install 'augment-fidelity[text]'"
+        ) from exc
     import nltk
 
     root = wordnet_dir()

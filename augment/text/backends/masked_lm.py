@@ -66,9 +66,10 @@ class MaskedLMSubstitution(TextOperation):
         special = set(aug.model.get_tokenizer().all_special_tokens)
         words, new = text.split(), out.split()
         if len(words) == len(new):
-            new = [w if any(t in n for t in special) else n for w, n in zip(words, new)]
+            new = [w if any(t in n for t in special) else n
+                   for w, n in zip(words, new, strict=True)]
             out = " ".join(new)
-            changed = [[x, y] for x, y in zip(words, new) if x.lower() != y.lower()]
+            changed = [[x, y] for x, y in zip(words, new, strict=True) if x.lower() != y.lower()]
         elif any(t in out for t in special):
             return text, {"model": str(self.model_path), "changed": [],
                           "skipped": "the model predicted special tokens"}
