@@ -124,7 +124,7 @@ def test_yaml_and_pickle_round_trips_give_the_same_candidates(wordnet, sst2, tmp
         assert loaded.apply(t, i) == a and unpickled.apply(t, i) == a
 
 
-def test_one_of_and_sometimes_draw_as_asked(wordnet, sst2):
+def test_one_of_and_sometimes_draw_as_asked(sst2):
     text = sst2[0]
     always = TextPipeline([Sometimes(RandomSwap(), p=1.0)])
     never = TextPipeline([Sometimes(RandomSwap(), p=0.0)])
@@ -153,7 +153,7 @@ def test_operations_record_what_they_changed(wordnet):
         assert before in text.split() and after in out.split() and before != after
 
 
-def test_placeholders_never_leak_into_records_or_text(wordnet):
+def test_placeholders_never_leak_into_records_or_text():
     text = "You must not pay 5 dollars or 10% before 1 May 2024, never."
     pipe = TextPipeline([RandomSwap(aug_p=0.5), RandomDeletion(aug_p=0.5)])
     for s in range(50):
@@ -161,7 +161,7 @@ def test_placeholders_never_leak_into_records_or_text(wordnet):
         assert "QQPROT" not in out and "QQPROT" not in json.dumps([o.to_dict() for o in ops])
 
 
-def test_text_chain_keeps_the_first_api(wordnet):
+def test_text_chain_keeps_the_first_api():
     pipe = TextChain([WordSwap(0.2), WordDeletion(0.2)])
     out, ops = pipe.apply("I was charged twice for my subscription this month.", 3)
     assert [op.name for op in ops] == ["word_swap", "word_deletion"]

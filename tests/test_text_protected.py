@@ -18,6 +18,16 @@ from augment.text import (
     TextPipeline,
 )
 
+@pytest.fixture(scope="module")
+def wordnet():
+    from augment.text.wordnet_data import WordNetUnavailable, load_wordnet
+
+    try:
+        return load_wordnet()
+    except WordNetUnavailable as exc:
+        pytest.skip(f"WordNet is not set up: {exc}")
+
+
 LEGAL = [
     "The Tenant shall not pay more than $1,200.50 per month before 1 March 2024.",
     "Interest of 4.5% accrues monthly and the Borrower must repay USD 30,000 by 2025-06-30.",
@@ -113,7 +123,7 @@ AGGRESSIVE = [
 ]
 
 
-def test_protected_spans_survive_1000_seeded_runs_on_legal_sentences():
+def test_protected_spans_survive_1000_seeded_runs_on_legal_sentences(wordnet):
     pipe = TextPipeline(AGGRESSIVE)
     prot = ProtectedSpans()
     expected = {t: [s.text for s in prot.find(t)] for t in LEGAL}
@@ -132,7 +142,7 @@ def test_protected_spans_survive_1000_seeded_runs_on_legal_sentences():
     assert changed >= 990  # the operations did work around the spans
 
 
-def test_legal_preset_keeps_spans_and_glossary():
+def test_legal_preset_keeps_spans_and_glossary(wordnet):
     pipe = TextPipeline.from_preset("legal", glossary=["the Tenant", "written consent"])
     for seed in range(200):
         src = LEGAL[seed % len(LEGAL)]
@@ -144,7 +154,7 @@ def test_legal_preset_keeps_spans_and_glossary():
             assert "written consent" in out
 
 
-def test_empty_and_blank_texts_come_back_unchanged():
+def test_empty_and_blank_texts_come_back_unchanged(wordnet):
     pipe = TextPipeline(AGGRESSIVE)
     for text in ["", "   ", "\n"]:
         out, ops = pipe.apply(text, 3)
@@ -157,7 +167,7 @@ def test_non_text_payload_raises_type_error():
         TextPipeline([RandomSwap()]).apply(42, 0)  # type: ignore[arg-type]
 
 
-def test_non_english_and_symbols_are_kept():
+def test_non_english_and_symbols_are_kept(wordnet):
     pipe = TextPipeline([SynonymReplacement(aug_p=1.0, aug_max=None)])
     # (WordNet knows no language but English: a foreign word that is also an English word,
     # German "die", may still be replaced; the filter judges the result)
@@ -171,7 +181,7 @@ def test_non_english_and_symbols_are_kept():
     assert out != mixed and "Größe:" in out and "— 東京 ✓" in out
 
 
-def test_very_long_document_is_processed_whole():
+def test_very_long_document_is_processed_whole(wordnet):
     doc = " ".join(LEGAL * 120)  # ~1,500 sentences' worth of words
     pipe = TextPipeline.from_preset("eda")
     out, ops = pipe.apply(doc, 11)

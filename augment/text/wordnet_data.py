@@ -80,7 +80,7 @@ def wordnet_dir() -> Path:
     if missing:
         raise WordNetUnavailable(
             f"WordNet not found: {source} lacks {', '.join(missing[:3])}. Install it with "
-            "`apt-get install wordnet-base` (or `make wordnet`), or point AUGMENT_WORDNET_SOURCE "
+            "`apt-get install wordnet-base` (or `make text-system`), or point AUGMENT_WORDNET_SOURCE "
             "at a WordNet 3.0 dict folder"
         )
     with _LOCK:
