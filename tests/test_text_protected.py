@@ -18,6 +18,7 @@ from augment.text import (
     TextPipeline,
 )
 
+
 @pytest.fixture(scope="module")
 def wordnet():
     from augment.text.wordnet_data import WordNetUnavailable, load_wordnet

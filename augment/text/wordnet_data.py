@@ -80,8 +80,8 @@ def wordnet_dir() -> Path:
     if missing:
         raise WordNetUnavailable(
             f"WordNet not found: {source} lacks {', '.join(missing[:3])}. Install it with "
-            "`apt-get install wordnet-base` (or `make text-system`), or point AUGMENT_WORDNET_SOURCE "
-            "at a WordNet 3.0 dict folder"
+            "`apt-get install wordnet-base` (or `make text-system`), or point "
+            "AUGMENT_WORDNET_SOURCE at a WordNet 3.0 dict folder"
         )
     with _LOCK:
         if not (target / "lexnames").is_file():
