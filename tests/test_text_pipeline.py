@@ -225,3 +225,18 @@ def test_apertium_breaking_a_modal_is_reverted_or_rejected(apertium, text_encode
     (cand,) = result.candidates
     assert cand.payload != src
     assert cand.verdict.reason is Reason.CONSTRAINT and "shall" in cand.verdict.detail
+
+
+def test_wordnet_lexicon_skips_inflections_abbreviations_and_function_words(wordnet):
+    from augment.text import WordNetLexicon
+
+    lex = WordNetLexicon(max_senses=2)
+    assert lex.synonyms("runs") == ()          # inflected: a base-form synonym would not fit
+    assert lex.synonyms("le") == ()            # only known as the abbreviation "LE"
+    assert lex.synonyms("the") == () and lex.synonyms("not") == ()
+    assert "movie" in lex.synonyms("Film")     # any case in, lower case out
+    # WordNet lists "one", "1" and "I" beside "ace" and "single": never offered as synonyms
+    raw = {lm.name() for syn in wordnet.synsets("ace")[:2] for lm in syn.lemmas()}
+    assert {"one", "1", "I"} <= raw
+    assert set(lex.synonyms("ace")) & {"one", "1", "I"} == set() and lex.synonyms("ace")
+    assert len(WordNetLexicon(max_senses=1).synonyms("film")) < len(lex.synonyms("film"))

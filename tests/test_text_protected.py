@@ -190,3 +190,35 @@ def test_very_long_document_is_processed_whole(wordnet):
     assert pipe.check(doc, out) is None
     assert len(prot.find(out)) == len(prot.find(doc))
     assert abs(len(out.split()) - len(doc.split())) <= 10  # aug_max caps the edits
+
+
+def test_clinical_preset_keeps_negation_cues_doses_and_vitals(wordnet):
+    pipe = TextPipeline.from_preset("clinical")
+    notes = [
+        "Patient denies chest pain and was negative for influenza; BP 120/80, HR 72 bpm.",
+        "Start metformin 500 mg b.i.d. and recheck glucose on 2024-05-01; no evidence of DKA.",
+        "Fracture ruled out on x-ray, lungs clear, mild swelling absent after 3 days.",
+    ]
+    keep = ["denies", "negative", "120/80", "72 bpm", "500 mg", "b.i.d.", "2024-05-01",
+            "no evidence of", "ruled out", "absent", "3"]
+    changed = 0
+    for seed in range(150):
+        src = notes[seed % 3]
+        out, _ = pipe.apply(src, seed)
+        assert pipe.check(src, out) is None
+        for term in keep:
+            if term in src:
+                assert term in out, (term, out)
+        changed += out != src
+    assert changed > 100
+
+
+def test_support_preset_keeps_ids_emails_and_urls(wordnet):
+    pipe = TextPipeline.from_preset("support")
+    src = ("Order AB-12345 has not arrived, please email jane.doe@example.com or see "
+           "https://shop.example.com/orders/12345 about ticket #4411 and the $19.99 refund.")
+    for seed in range(150):
+        out, _ = pipe.apply(src, seed)
+        for term in ["AB-12345", "not", "jane.doe@example.com",
+                     "https://shop.example.com/orders/12345", "#4411", "$19.99"]:
+            assert term in out, (term, out)
