@@ -99,4 +99,3 @@ def check_leakage(
         shown = "\n  ".join(str(x) for x in leaks[:20])
         more = f"\n  ... and {len(leaks) - 20} more" if len(leaks) > 20 else ""
         raise LeakageError(f"{len(leaks)} evaluation row(s) leak from training:\n  {shown}{more}")
-

@@ -151,7 +151,9 @@ class Augmenter:
             return
         flt = self.fidelity_filter or FidelityFilter()
         verdicts = flt.judge(
-            [by_id[c.source_id].payload for c in pending], [c.payload for c in pending]
+            [by_id[c.source_id].payload for c in pending],
+            [c.payload for c in pending],
+            [c.candidate_id for c in pending],
         )
         for c, v in zip(pending, verdicts):
             c.verdict = v

@@ -31,7 +31,7 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     )
     if df.empty:
         return pd.DataFrame(columns=["reason", "count", "share", "median_similarity"])
-    g = df.groupby("reason")["similarity"].agg(["count", "median"]).reset_index()
+    g = df.groupby("reason")["similarity"].agg(["size", "median"]).reset_index()
     g.columns = ["reason", "count", "median_similarity"]
     g["share"] = (g["count"] / len(df)).round(3)
     g["median_similarity"] = g["median_similarity"].round(3)

@@ -56,11 +56,20 @@ def sst2(shared_data):
 
 
 def full_pipeline() -> TextPipeline:
-    return TextPipeline([
-        OneOf([SynonymReplacement(aug_p=0.2), RandomInsertion(0.1), RandomSwap(0.1),
-               RandomDeletion(0.1)]),
-        Sometimes(OneOf([KeyboardNoise(), SpellingNoise()], weights=[2, 1]), p=0.5),
-    ], name="mix")
+    return TextPipeline(
+        [
+            OneOf(
+                [
+                    SynonymReplacement(aug_p=0.2),
+                    RandomInsertion(0.1),
+                    RandomSwap(0.1),
+                    RandomDeletion(0.1),
+                ]
+            ),
+            Sometimes(OneOf([KeyboardNoise(), SpellingNoise()], weights=[2, 1]), p=0.5),
+        ],
+        name="mix",
+    )
 
 
 def test_wordnet_synonyms_appear_in_output(wordnet, sst2):
@@ -72,7 +81,8 @@ def test_wordnet_synonyms_appear_in_output(wordnet, sst2):
         for old, new in ops[0].params["replaced"]:
             # a real WordNet synonym: the two share a synset
             shared = {s.name() for s in wordnet.synsets(old)} & {
-                s.name() for s in wordnet.synsets(new.replace(" ", "_"))}
+                s.name() for s in wordnet.synsets(new.replace(" ", "_"))
+            }
             assert shared, (old, new)
             assert new in out.split(" ") or new in out
             n_replaced += 1
@@ -83,8 +93,9 @@ def test_wordnet_synonyms_appear_in_output(wordnet, sst2):
     lex = op.__class__(aug_p=1.0, aug_max=None)
     out, ops = TextPipeline([lex]).apply("the film was happy", 0)
     new = dict(ops[0].params["replaced"])
-    film_lemmas = {lm.name().replace("_", " ") for s in wordnet.synsets("film", "n")[:2]
-                   for lm in s.lemmas()}
+    film_lemmas = {
+        lm.name().replace("_", " ") for s in wordnet.synsets("film", "n")[:2] for lm in s.lemmas()
+    }
     assert new["film"] in film_lemmas and "movie" in film_lemmas
     assert new["happy"] in {"felicitous", "glad"}
 
@@ -100,8 +111,12 @@ def test_same_seed_same_output_in_another_process(wordnet, sst2):
         "print(json.dumps([pipe.apply(t, 1000 + i)[0] for i, t in enumerate(texts)]))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, pipe.to_yaml()], input=json.dumps(sst2[:30]),
-        capture_output=True, text=True, check=True, cwd=REPO,
+        [sys.executable, "-c", code, pipe.to_yaml()],
+        input=json.dumps(sst2[:30]),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
         env={**__import__("os").environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": "123"},
     )
     assert json.loads(proc.stdout) == here
@@ -178,7 +193,8 @@ def test_presets_are_documented_and_distinct(wordnet):
         assert name in presets.__doc__
         pipe = TextPipeline.from_preset(name)
         outs[name] = pipe.augment(
-            "The customer was not happy with the slow delivery of order AB-12345.", n=6)
+            "The customer was not happy with the slow delivery of order AB-12345.", n=6
+        )
     assert len({tuple(v) for v in outs.values()}) == 4
     with pytest.raises(ValueError, match="unknown preset"):
         TextPipeline.from_preset("poetry")
@@ -206,8 +222,7 @@ def test_filter_rejects_an_apertium_output_that_changed_meaning(apertium, text_e
     # "kicked the bucket" (died) comes back word for word: "It kicked the cube last
     # night."
     pipe = TextPipeline([ApertiumBackTranslation()])
-    sources = ["He kicked the bucket last night.",
-               "Our support team will get back to you shortly."]
+    sources = ["He kicked the bucket last night.", "Our support team will get back to you shortly."]
     result = Augmenter(pipe, FidelityFilter(text_encoder), n_variants=1).run(sources)
     drifted, kept = result.candidates
     assert "bucket" not in drifted.payload and drifted.operations[0].params["pivot_text"]
@@ -231,10 +246,10 @@ def test_wordnet_lexicon_skips_inflections_abbreviations_and_function_words(word
     from augment.text import WordNetLexicon
 
     lex = WordNetLexicon(max_senses=2)
-    assert lex.synonyms("runs") == ()          # inflected: a base-form synonym would not fit
-    assert lex.synonyms("le") == ()            # only known as the abbreviation "LE"
+    assert lex.synonyms("runs") == ()  # inflected: a base-form synonym would not fit
+    assert lex.synonyms("le") == ()  # only known as the abbreviation "LE"
     assert lex.synonyms("the") == () and lex.synonyms("not") == ()
-    assert "movie" in lex.synonyms("Film")     # any case in, lower case out
+    assert "movie" in lex.synonyms("Film")  # any case in, lower case out
     # WordNet lists "one", "1" and "I" beside "ace" and "single": never offered as synonyms
     raw = {lm.name() for syn in wordnet.synsets("ace")[:2] for lm in syn.lemmas()}
     assert {"one", "1", "I"} <= raw

@@ -59,11 +59,18 @@ def test_finds_each_kind():
 
 
 def test_each_kind_can_be_switched_off():
-    prot = ProtectedSpans(numbers=False, amounts=False, percentages=False, dates=False,
-                          negations=False, modals=False)
+    prot = ProtectedSpans(
+        numbers=False, amounts=False, percentages=False, dates=False, negations=False, modals=False
+    )
     assert prot.find(LEGAL[0]) == [] and ProtectedSpans.disabled().find(LEGAL[1]) == []
-    only = ProtectedSpans(negations=["unless"], modals=False, numbers=False, amounts=False,
-                          dates=False, percentages=False)
+    only = ProtectedSpans(
+        negations=["unless"],
+        modals=False,
+        numbers=False,
+        amounts=False,
+        dates=False,
+        percentages=False,
+    )
     assert spans_of(LEGAL[7], only) == [("negation", "unless")]
 
 
@@ -95,8 +102,9 @@ def test_unmask_refuses_lost_repeated_or_reordered_placeholders():
     assert len(m.spans) == 3
     assert prot.unmask(m.text.replace("QQPROT1QQ", ""), m.spans) is None
     assert prot.unmask(m.text + " QQPROT0QQ", m.spans) is None
-    swapped = (m.text.replace("QQPROT0QQ", "@").replace("QQPROT1QQ", "QQPROT0QQ")
-               .replace("@", "QQPROT1QQ"))
+    swapped = (
+        m.text.replace("QQPROT0QQ", "@").replace("QQPROT1QQ", "QQPROT0QQ").replace("@", "QQPROT1QQ")
+    )
     assert prot.unmask(swapped, m.spans) is None
 
 
@@ -172,8 +180,12 @@ def test_non_english_and_symbols_are_kept(wordnet):
     pipe = TextPipeline([SynonymReplacement(aug_p=1.0, aug_max=None)])
     # (WordNet knows no language but English: a foreign word that is also an English word,
     # German "die", may still be replaced; the filter judges the result)
-    for text in ["Der Mieter zahlt nicht.", "契約は2024年に終了します。", "🙂🙂 ### ---",
-                 "Le locataire ne paie pas 300 €."]:
+    for text in [
+        "Der Mieter zahlt nicht.",
+        "契約は2024年に終了します。",
+        "🙂🙂 ### ---",
+        "Le locataire ne paie pas 300 €.",
+    ]:
         out, ops = pipe.apply(text, 1)
         assert out == text and ops[0].params == {"replaced": []}
     # mixed text: the English words change, the rest is kept byte for byte
@@ -199,8 +211,19 @@ def test_clinical_preset_keeps_negation_cues_doses_and_vitals(wordnet):
         "Start metformin 500 mg b.i.d. and recheck glucose on 2024-05-01; no evidence of DKA.",
         "Fracture ruled out on x-ray, lungs clear, mild swelling absent after 3 days.",
     ]
-    keep = ["denies", "negative", "120/80", "72 bpm", "500 mg", "b.i.d.", "2024-05-01",
-            "no evidence of", "ruled out", "absent", "3"]
+    keep = [
+        "denies",
+        "negative",
+        "120/80",
+        "72 bpm",
+        "500 mg",
+        "b.i.d.",
+        "2024-05-01",
+        "no evidence of",
+        "ruled out",
+        "absent",
+        "3",
+    ]
     changed = 0
     for seed in range(150):
         src = notes[seed % 3]
@@ -215,10 +238,18 @@ def test_clinical_preset_keeps_negation_cues_doses_and_vitals(wordnet):
 
 def test_support_preset_keeps_ids_emails_and_urls(wordnet):
     pipe = TextPipeline.from_preset("support")
-    src = ("Order AB-12345 has not arrived, please email jane.doe@example.com or see "
-           "https://shop.example.com/orders/12345 about ticket #4411 and the $19.99 refund.")
+    src = (
+        "Order AB-12345 has not arrived, please email jane.doe@example.com or see "
+        "https://shop.example.com/orders/12345 about ticket #4411 and the $19.99 refund."
+    )
     for seed in range(150):
         out, _ = pipe.apply(src, seed)
-        for term in ["AB-12345", "not", "jane.doe@example.com",
-                     "https://shop.example.com/orders/12345", "#4411", "$19.99"]:
+        for term in [
+            "AB-12345",
+            "not",
+            "jane.doe@example.com",
+            "https://shop.example.com/orders/12345",
+            "#4411",
+            "$19.99",
+        ]:
             assert term in out, (term, out)

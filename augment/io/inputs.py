@@ -45,6 +45,10 @@ def _check_path(cfg: InputConfig) -> str:
 
 
 # ---------------------------------------------------------------------- tables
+#: Cells are read as written: an empty text stays "" (the filter calls it invalid), not NaN.
+_CSV = {"na_filter": False, "dtype": object}
+
+
 def _sep(cfg: InputConfig) -> str:
     return "\t" if cfg.path.suffix.lower() == ".tsv" else ","
 
@@ -65,9 +69,7 @@ def _table_chunks(cfg: InputConfig, fmt: str, size: int) -> Iterator[pd.DataFram
             cfg.path,
             sep=_sep(cfg),
             chunksize=size,
-            keep_default_na=False,
-            na_values=[""],
-            dtype={cfg.payload_column: "object"},
+            **_CSV,
         )
     elif fmt == "jsonl":
         yield from pd.read_json(cfg.path, lines=True, chunksize=size, dtype=False)
@@ -218,9 +220,7 @@ def read_shard(cfg: InputConfig, k: int, shard_rows: int) -> Shard:
             sep=_sep(cfg),
             skiprows=range(1, start + 1),
             nrows=stop - start,
-            keep_default_na=False,
-            na_values=[""],
-            dtype={cfg.payload_column: "object"},
+            **_CSV,
         )
     else:
         frame = next(c for i, c in enumerate(_table_chunks(cfg, fmt, shard_rows)) if i == k)

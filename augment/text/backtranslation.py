@@ -43,8 +43,9 @@ class ApertiumBackTranslation(TextOperation):
     name = "backtranslation_apertium"
     masks_protected = False
 
-    def __init__(self, source: str = "eng", pivot: str = "spa", timeout: float = 60.0,
-                 cache_size: int = 4096) -> None:
+    def __init__(
+        self, source: str = "eng", pivot: str = "spa", timeout: float = 60.0, cache_size: int = 4096
+    ) -> None:
         self.source = source
         self.pivot = pivot
         self.timeout = timeout
@@ -55,21 +56,25 @@ class ApertiumBackTranslation(TextOperation):
         """``None`` when the pair can run here, else what is missing, in words."""
         exe = shutil.which("apertium")
         if exe is None:
-            return ("the apertium binary is not installed "
-                    "(apt-get install apertium apertium-eng-spa)")
+            return (
+                "the apertium binary is not installed (apt-get install apertium apertium-eng-spa)"
+            )
         modes = subprocess.run([exe, "-l"], capture_output=True, text=True).stdout.split()
         for mode in (f"{source}-{pivot}", f"{pivot}-{source}"):
             if mode not in modes:
-                return (f"apertium mode {mode} is not installed (apt-get install "
-                        f"apertium-{source}-{pivot}; installed: {' '.join(modes) or 'none'})")
+                return (
+                    f"apertium mode {mode} is not installed (apt-get install "
+                    f"apertium-{source}-{pivot}; installed: {' '.join(modes) or 'none'})"
+                )
         return None
 
     def _translate(self, text: str, mode: str) -> str:
         exe = shutil.which("apertium")
         if exe is None:
             raise ApertiumUnavailable(self.available(self.source, self.pivot) or "apertium missing")
-        proc = subprocess.run([exe, "-u", mode], input=text, capture_output=True, text=True,
-                              timeout=self.timeout)
+        proc = subprocess.run(
+            [exe, "-u", mode], input=text, capture_output=True, text=True, timeout=self.timeout
+        )
         if proc.returncode != 0:
             raise ApertiumUnavailable(
                 f"apertium {mode} failed ({proc.returncode}): {proc.stderr.strip()[:300]}"

@@ -87,6 +87,12 @@ def _import_all() -> None:
     """Register the operations of modules not imported yet (backends load lazily)."""
     import importlib
 
-    for mod in ("eda", "synonyms", "noise", "backtranslation", "backends.masked_lm",
-                "backends.seq2seq"):
+    for mod in (
+        "eda",
+        "synonyms",
+        "noise",
+        "backtranslation",
+        "backends.masked_lm",
+        "backends.seq2seq",
+    ):
         importlib.import_module(f"augment.text.{mod}")

@@ -89,8 +89,9 @@ class RandomInsertion(TextOperation):
 
     name = "random_insertion"
 
-    def __init__(self, aug_p: float = 0.1, aug_min: int = 1, aug_max: int | None = 10,
-                 max_senses: int = 2) -> None:
+    def __init__(
+        self, aug_p: float = 0.1, aug_min: int = 1, aug_max: int | None = 10, max_senses: int = 2
+    ) -> None:
         self.aug_p = aug_p
         self.aug_min = aug_min
         self.aug_max = aug_max

@@ -51,8 +51,9 @@ class KeyboardNoise(_NlpaugNoise):
 
     name = "keyboard_noise"
 
-    def __init__(self, aug_word_p: float = 0.1, aug_char_p: float = 0.1,
-                 aug_word_max: int = 10) -> None:
+    def __init__(
+        self, aug_word_p: float = 0.1, aug_char_p: float = 0.1, aug_word_max: int = 10
+    ) -> None:
         self.aug_word_p = aug_word_p
         self.aug_char_p = aug_char_p
         self.aug_word_max = aug_word_max
@@ -61,9 +62,14 @@ class KeyboardNoise(_NlpaugNoise):
         import nlpaug.augmenter.char as nac
 
         return nac.KeyboardAug(
-            aug_word_p=self.aug_word_p, aug_char_p=self.aug_char_p, aug_word_max=self.aug_word_max,
-            include_numeric=False, include_special_char=False, include_upper_case=False,
-            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX, tokenizer=_whitespace_tokens,
+            aug_word_p=self.aug_word_p,
+            aug_char_p=self.aug_char_p,
+            aug_word_max=self.aug_word_max,
+            include_numeric=False,
+            include_special_char=False,
+            include_upper_case=False,
+            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX,
+            tokenizer=_whitespace_tokens,
             reverse_tokenizer=_join,
         )
 
@@ -74,8 +80,9 @@ class OcrNoise(_NlpaugNoise):
 
     name = "ocr_noise"
 
-    def __init__(self, aug_word_p: float = 0.1, aug_char_p: float = 0.1,
-                 aug_word_max: int = 10) -> None:
+    def __init__(
+        self, aug_word_p: float = 0.1, aug_char_p: float = 0.1, aug_word_max: int = 10
+    ) -> None:
         self.aug_word_p = aug_word_p
         self.aug_char_p = aug_char_p
         self.aug_word_max = aug_word_max
@@ -84,8 +91,11 @@ class OcrNoise(_NlpaugNoise):
         import nlpaug.augmenter.char as nac
 
         return nac.OcrAug(
-            aug_word_p=self.aug_word_p, aug_char_p=self.aug_char_p, aug_word_max=self.aug_word_max,
-            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX, tokenizer=_whitespace_tokens,
+            aug_word_p=self.aug_word_p,
+            aug_char_p=self.aug_char_p,
+            aug_word_max=self.aug_word_max,
+            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX,
+            tokenizer=_whitespace_tokens,
             reverse_tokenizer=_join,
         )
 
@@ -106,8 +116,11 @@ class SpellingNoise(_NlpaugNoise):
 
         path = Path(nlpaug.__file__).parent / "res" / "word" / "spelling" / "spelling_en.txt"
         aug = naw.SpellingAug(
-            dict_path=str(path), aug_p=self.aug_p, aug_max=self.aug_max,
-            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX, tokenizer=_whitespace_tokens,
+            dict_path=str(path),
+            aug_p=self.aug_p,
+            aug_max=self.aug_max,
+            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX,
+            tokenizer=_whitespace_tokens,
             reverse_tokenizer=_join,
         )
         # nlpaug dedups each word's misspellings through a set: their order (and so the draw)

@@ -31,8 +31,11 @@ class OneOf:
         self.weights = None if weights is None else list(weights)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "OneOf", "steps": [s.to_dict() for s in self.steps],
-                "weights": self.weights}
+        return {
+            "type": "OneOf",
+            "steps": [s.to_dict() for s in self.steps],
+            "weights": self.weights,
+        }
 
 
 class Sometimes:
@@ -85,8 +88,13 @@ class TextPipeline:
 
     modality = "text"
 
-    def __init__(self, steps: Step | Sequence[Step], protected: ProtectedSpans | None = None,
-                 name: str | None = None, on_broken: str = "revert") -> None:
+    def __init__(
+        self,
+        steps: Step | Sequence[Step],
+        protected: ProtectedSpans | None = None,
+        name: str | None = None,
+        on_broken: str = "revert",
+    ) -> None:
         self.steps = steps
         self.protected = protected
         self.name = name
@@ -194,9 +202,12 @@ class TextPipeline:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TextPipeline:
         prot = d.get("protected")
-        return cls(step_from_dict(d["steps"]),
-                   None if prot is None else ProtectedSpans.from_dict(prot), d.get("name"),
-                   d.get("on_broken", "revert"))
+        return cls(
+            step_from_dict(d["steps"]),
+            None if prot is None else ProtectedSpans.from_dict(prot),
+            d.get("name"),
+            d.get("on_broken", "revert"),
+        )
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """The pipeline as YAML; also written to ``path`` when given."""
@@ -247,7 +258,8 @@ class TextChain(TextPipeline):
     """The first API: ``TextChain([op, ...])`` runs operations in sequence (a
     :class:`TextPipeline` with default protected spans)."""
 
-    def __init__(self, operations: Sequence[TextOperation],
-                 protected: ProtectedSpans | None = None) -> None:
+    def __init__(
+        self, operations: Sequence[TextOperation], protected: ProtectedSpans | None = None
+    ) -> None:
         super().__init__(list(operations), protected)
         self.operations = list(operations)

@@ -46,8 +46,19 @@ SUPPORT_PATTERNS = (
 )
 #: Negation cues of clinical text (NegEx's most common ones) on top of the general list.
 CLINICAL_NEGATIONS = NEGATIONS + (
-    "denies", "denied", "deny", "negative", "absent", "free of", "ruled out", "rules out",
-    "unremarkable", "resolved", "no evidence of", "not seen", "fails to reveal",
+    "denies",
+    "denied",
+    "deny",
+    "negative",
+    "absent",
+    "free of",
+    "ruled out",
+    "rules out",
+    "unremarkable",
+    "resolved",
+    "no evidence of",
+    "not seen",
+    "fails to reveal",
 )
 #: Doses, rates and measurements with their unit, kept whole.
 CLINICAL_PATTERNS = (
@@ -58,8 +69,13 @@ CLINICAL_PATTERNS = (
 )
 
 
-def preset(name: str, glossary: Sequence[str] = (), patterns: Sequence[str] = (),
-           backtranslation: bool = False, alpha: float = 0.1) -> TextPipeline:
+def preset(
+    name: str,
+    glossary: Sequence[str] = (),
+    patterns: Sequence[str] = (),
+    backtranslation: bool = False,
+    alpha: float = 0.1,
+) -> TextPipeline:
     """The pipeline named ``name`` (one of :data:`PRESETS`).
 
     ``glossary`` and ``patterns`` add protected terms and regexes to the preset's own;
@@ -76,27 +92,46 @@ def preset(name: str, glossary: Sequence[str] = (), patterns: Sequence[str] = ()
         prot = ProtectedSpans(glossary=glossary, patterns=patterns)
         return TextPipeline(steps, prot, name="legal")
     if name == "support":
-        edit: list[Step] = [SynonymReplacement(aug_p=0.15), RandomSwap(aug_p=0.1),
-                            RandomDeletion(aug_p=0.1)]
+        edit: list[Step] = [
+            SynonymReplacement(aug_p=0.15),
+            RandomSwap(aug_p=0.1),
+            RandomDeletion(aug_p=0.1),
+        ]
         if backtranslation:
             from augment.text.backtranslation import ApertiumBackTranslation
 
             edit.append(ApertiumBackTranslation())
-        steps = [OneOf(edit), Sometimes(OneOf([KeyboardNoise(aug_word_p=0.1),
-                                               SpellingNoise(aug_p=0.1)]), p=1 / 3)]
-        prot = ProtectedSpans(modals=False, glossary=glossary,
-                              patterns=SUPPORT_PATTERNS + patterns)
+        steps = [
+            OneOf(edit),
+            Sometimes(OneOf([KeyboardNoise(aug_word_p=0.1), SpellingNoise(aug_p=0.1)]), p=1 / 3),
+        ]
+        prot = ProtectedSpans(modals=False, glossary=glossary, patterns=SUPPORT_PATTERNS + patterns)
         return TextPipeline(steps, prot, name="support")
     if name == "clinical":
-        steps = [OneOf([SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1),
-                        RandomSwap(aug_p=0.05, aug_max=2)]),
-                 Sometimes(OcrNoise(aug_word_p=0.05), p=0.2)]
-        prot = ProtectedSpans(negations=CLINICAL_NEGATIONS, glossary=glossary,
-                              patterns=CLINICAL_PATTERNS + patterns)
+        steps = [
+            OneOf(
+                [
+                    SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1),
+                    RandomSwap(aug_p=0.05, aug_max=2),
+                ]
+            ),
+            Sometimes(OcrNoise(aug_word_p=0.05), p=0.2),
+        ]
+        prot = ProtectedSpans(
+            negations=CLINICAL_NEGATIONS, glossary=glossary, patterns=CLINICAL_PATTERNS + patterns
+        )
         return TextPipeline(steps, prot, name="clinical")
     if name == "eda":
-        steps = [OneOf([SynonymReplacement(aug_p=alpha), RandomInsertion(aug_p=alpha),
-                        RandomSwap(aug_p=alpha), RandomDeletion(aug_p=alpha)])]
+        steps = [
+            OneOf(
+                [
+                    SynonymReplacement(aug_p=alpha),
+                    RandomInsertion(aug_p=alpha),
+                    RandomSwap(aug_p=alpha),
+                    RandomDeletion(aug_p=alpha),
+                ]
+            )
+        ]
         prot = ProtectedSpans(modals=False, dates=False, glossary=glossary, patterns=patterns)
         return TextPipeline(steps, prot, name="eda")
     raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")

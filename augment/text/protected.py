@@ -32,8 +32,19 @@ PLACEHOLDER_RE = re.compile(r"QQPROT(\d+)QQ")
 #: For nlpaug's ``stopwords_regex`` (it matches tokens, possibly with surrounding punctuation).
 PLACEHOLDER_STOPWORDS_REGEX = r".*QQPROT\d+QQ.*"
 
-NEGATIONS = ("not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "nowhere",
-             "cannot", "without")
+NEGATIONS = (
+    "not",
+    "no",
+    "never",
+    "nor",
+    "neither",
+    "none",
+    "nobody",
+    "nothing",
+    "nowhere",
+    "cannot",
+    "without",
+)
 MODALS = ("shall", "must", "may", "might", "should", "ought")
 NUMBER_WORDS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -49,25 +60,31 @@ _SCALE = r"(?:\s?(?:thousand|million|billion|trillion|k|m|bn|mn))?"
 _CUR_SYM = r"[$€£¥₹₽₩]"
 _CUR_CODE = r"(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|INR|CNY|RMB|SEK|NOK|DKK|PLN|BRL|MXN|ZAR)"
 _CUR_WORD = r"(?:dollars?|euros?|pounds?(?:\s+sterling)?|cents?|pence|yen|francs?|rupees?)"
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 
 # Order matters where two start at the same place: the longer kinds come first.
 _BUILTIN = {
-    "date": "|".join([
-        r"\d{4}-\d{1,2}-\d{1,2}",
-        r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}",
-        rf"{_MONTH}\.?\s+{_DAY}(?:,?\s+\d{{4}})?(?![\w])",
-        rf"{_DAY}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+\d{{4}})?(?![\w])",
-        rf"{_MONTH}\.?,?\s+\d{{4}}",
-    ]),
-    "amount": "|".join([
-        rf"(?:{_CUR_SYM}|\b{_CUR_CODE}\b)\s?-?{_NUM}{_SCALE}\b",
-        rf"\b{_NUM}{_SCALE}\s?(?:{_CUR_SYM}|{_CUR_CODE}\b|{_CUR_WORD}\b)",
-    ]),
+    "date": "|".join(
+        [
+            r"\d{4}-\d{1,2}-\d{1,2}",
+            r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}",
+            rf"{_MONTH}\.?\s+{_DAY}(?:,?\s+\d{{4}})?(?![\w])",
+            rf"{_DAY}\s+(?:of\s+)?{_MONTH}\.?(?:,?\s+\d{{4}})?(?![\w])",
+            rf"{_MONTH}\.?,?\s+\d{{4}}",
+        ]
+    ),
+    "amount": "|".join(
+        [
+            rf"(?:{_CUR_SYM}|\b{_CUR_CODE}\b)\s?-?{_NUM}{_SCALE}\b",
+            rf"\b{_NUM}{_SCALE}\s?(?:{_CUR_SYM}|{_CUR_CODE}\b|{_CUR_WORD}\b)",
+        ]
+    ),
     "percentage": rf"\b{_NUM}\s?(?:%|percent\b|per\s+cent\b|pct\b|percentage\s+points?\b|"
-                  r"basis\s+points?\b|bps\b)",
+    r"basis\s+points?\b|bps\b)",
     "number": rf"(?<![\w.]){_NUM}(?:st|nd|rd|th)?\b",
 }
 
@@ -148,8 +165,12 @@ class ProtectedSpans:
         """Dates, amounts, percentages and numbers written with digits: all need a digit, so
         this regex only runs on texts that have one."""
         parts = []
-        for kind, flag in (("date", self.dates), ("amount", self.amounts),
-                           ("percentage", self.percentages), ("number", self.numbers)):
+        for kind, flag in (
+            ("date", self.dates),
+            ("amount", self.amounts),
+            ("percentage", self.percentages),
+            ("number", self.numbers),
+        ):
             if flag:
                 parts.append(f"(?P<{kind}>{_BUILTIN[kind]})")
         return re.compile("|".join(parts), re.IGNORECASE) if parts else None
@@ -250,7 +271,7 @@ class ProtectedSpans:
             return Masked(text, ())
         out, pos = [], 0
         for i, sp in enumerate(spans):
-            out.append(text[pos:sp.start])
+            out.append(text[pos : sp.start])
             out.append(PLACEHOLDER.format(i))
             pos = sp.end
         out.append(text[pos:])
@@ -301,10 +322,14 @@ class ProtectedSpans:
             return v if isinstance(v, bool) else list(v)
 
         return {
-            "numbers": self.numbers, "amounts": self.amounts,
-            "percentages": self.percentages, "dates": self.dates,
-            "negations": lst(self.negations), "modals": lst(self.modals),
-            "glossary": list(self.glossary), "patterns": list(self.patterns),
+            "numbers": self.numbers,
+            "amounts": self.amounts,
+            "percentages": self.percentages,
+            "dates": self.dates,
+            "negations": lst(self.negations),
+            "modals": lst(self.modals),
+            "glossary": list(self.glossary),
+            "patterns": list(self.patterns),
             "glossary_case_sensitive": self.glossary_case_sensitive,
         }
 
@@ -336,5 +361,11 @@ def _norm(s: str) -> str:
 
 
 __all__ = [
-    "MODALS", "NEGATIONS", "PLACEHOLDER", "PLACEHOLDER_RE", "Masked", "ProtectedSpans", "Span",
+    "MODALS",
+    "NEGATIONS",
+    "PLACEHOLDER",
+    "PLACEHOLDER_RE",
+    "Masked",
+    "ProtectedSpans",
+    "Span",
 ]

@@ -31,9 +31,16 @@ class MaskedLMSubstitution(TextOperation):
     name = "masked_lm"
     masks_protected = False
 
-    def __init__(self, model_path: str, model_type: str = "", aug_p: float = 0.1,
-                 aug_max: int = 10, top_k: int = 20, device: str = "cpu",
-                 batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        model_type: str = "",
+        aug_p: float = 0.1,
+        aug_max: int = 10,
+        top_k: int = 20,
+        device: str = "cpu",
+        batch_size: int = 32,
+    ) -> None:
         self.model_path = model_path
         self.model_type = model_type
         self.aug_p = aug_p
@@ -50,9 +57,14 @@ class MaskedLMSubstitution(TextOperation):
             # use_custom_api=False: nlpaug's own BERT wrapper calls tokenizer internals that
             # transformers 5 removed; its fill-mask pipeline path works with any version.
             aug = self._aug = naw.ContextualWordEmbsAug(
-                model_path=str(self.model_path), model_type=self.model_type, aug_p=self.aug_p,
-                aug_max=self.aug_max, top_k=self.top_k, device=self.device,
-                batch_size=self.batch_size, use_custom_api=False,
+                model_path=str(self.model_path),
+                model_type=self.model_type,
+                aug_p=self.aug_p,
+                aug_max=self.aug_max,
+                top_k=self.top_k,
+                device=self.device,
+                batch_size=self.batch_size,
+                use_custom_api=False,
             )
         return aug
 
@@ -66,13 +78,17 @@ class MaskedLMSubstitution(TextOperation):
         special = set(aug.model.get_tokenizer().all_special_tokens)
         words, new = text.split(), out.split()
         if len(words) == len(new):
-            new = [w if any(t in n for t in special) else n
-                   for w, n in zip(words, new, strict=True)]
+            new = [
+                w if any(t in n for t in special) else n for w, n in zip(words, new, strict=True)
+            ]
             out = " ".join(new)
             changed = [[x, y] for x, y in zip(words, new, strict=True) if x.lower() != y.lower()]
         elif any(t in out for t in special):
-            return text, {"model": str(self.model_path), "changed": [],
-                          "skipped": "the model predicted special tokens"}
+            return text, {
+                "model": str(self.model_path),
+                "changed": [],
+                "skipped": "the model predicted special tokens",
+            }
         else:
             changed = [[text, out]]
         return out, {"model": str(self.model_path), "changed": changed}

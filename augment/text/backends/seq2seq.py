@@ -54,8 +54,11 @@ def _seeded_torch(seed: int, device: str) -> Iterator[None]:
 
 
 def _generation_kwargs(op: Any) -> dict[str, Any]:
-    kw: dict[str, Any] = {"max_new_tokens": op.max_new_tokens, "num_beams": op.num_beams,
-                          "do_sample": op.do_sample}
+    kw: dict[str, Any] = {
+        "max_new_tokens": op.max_new_tokens,
+        "num_beams": op.num_beams,
+        "do_sample": op.do_sample,
+    }
     if op.do_sample:
         kw.update(top_p=op.top_p, temperature=op.temperature)
     return kw
@@ -73,9 +76,17 @@ class MarianBackTranslation(TextOperation):
     name = "backtranslation_marian"
     masks_protected = False
 
-    def __init__(self, forward_model: str, backward_model: str, num_beams: int = 4,
-                 do_sample: bool = False, top_p: float = 0.9, temperature: float = 1.0,
-                 max_new_tokens: int = 256, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        forward_model: str,
+        backward_model: str,
+        num_beams: int = 4,
+        do_sample: bool = False,
+        top_p: float = 0.9,
+        temperature: float = 1.0,
+        max_new_tokens: int = 256,
+        device: str = "cpu",
+    ) -> None:
         self.forward_model = forward_model
         self.backward_model = backward_model
         self.num_beams = num_beams
@@ -88,8 +99,10 @@ class MarianBackTranslation(TextOperation):
     def _models(self) -> tuple[_Seq2Seq, _Seq2Seq]:
         pair = getattr(self, "_pair", None)
         if pair is None:
-            pair = self._pair = (_Seq2Seq(str(self.forward_model), self.device),
-                                 _Seq2Seq(str(self.backward_model), self.device))
+            pair = self._pair = (
+                _Seq2Seq(str(self.forward_model), self.device),
+                _Seq2Seq(str(self.backward_model), self.device),
+            )
         return pair
 
     def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
@@ -112,9 +125,17 @@ class Seq2SeqParaphrase(TextOperation):
     name = "paraphrase_seq2seq"
     masks_protected = False
 
-    def __init__(self, model_path: str, prefix: str = "", do_sample: bool = True,
-                 top_p: float = 0.9, temperature: float = 1.0, num_beams: int = 1,
-                 max_new_tokens: int = 256, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model_path: str,
+        prefix: str = "",
+        do_sample: bool = True,
+        top_p: float = 0.9,
+        temperature: float = 1.0,
+        num_beams: int = 1,
+        max_new_tokens: int = 256,
+        device: str = "cpu",
+    ) -> None:
         self.model_path = model_path
         self.prefix = prefix
         self.do_sample = do_sample
