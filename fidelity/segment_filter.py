@@ -145,6 +145,14 @@ class SegmentFilter:
             "closest_real_row": labels,
         }
 
+    def distance_to_closest(self, rows: pd.DataFrame) -> np.ndarray:
+        """Exact distance of each row to its closest real row (no ``inf``: rows whose categories
+        match no real row are measured too). For reports; :meth:`judge` needs only the rows
+        within the bound and is faster."""
+        if not hasattr(self, "index_"):
+            raise RuntimeError("SegmentFilter is not fitted: call fit(real_table, segment_mask)")
+        return self.index_.exact(rows)
+
     def judge(self, rows: pd.DataFrame) -> list[Verdict]:
         """One verdict per row, in order: ``invalid`` (cannot be encoded), ``near_duplicate``
         (within the privacy bound of a real row), ``drift`` (too far from the segment) or
@@ -211,6 +219,7 @@ class _PrivacyIndex:
         self.grouped = getattr(encoder, "variant", None) == "standard"
 
     def fit(self, real: pd.DataFrame) -> _PrivacyIndex:
+        self.real_ = real
         if self.grouped:
             self.numeric_ = self._numeric(real)
             keys = self._keys(real)
@@ -221,6 +230,21 @@ class _PrivacyIndex:
         else:
             self.vectors_ = self.encoder.encode(real)
         return self
+
+    def exact(self, rows: pd.DataFrame, chunk: int = 2048) -> np.ndarray:
+        """Brute-force distance to the closest real row, whatever the categories."""
+        if not self.grouped:
+            return self.query(rows)[0]
+        if not hasattr(self, "features_"):
+            self.features_ = self.encoder.transform(self.real_).astype(np.float64)
+            self.sq_ = (self.features_**2).sum(axis=1)
+        x = self.encoder.transform(rows).astype(np.float64)
+        out = np.empty(len(x))
+        for start in range(0, len(x), chunk):
+            q = x[start : start + chunk]
+            d2 = (q**2).sum(axis=1)[:, None] + self.sq_[None, :] - 2 * q @ self.features_.T
+            out[start : start + chunk] = np.sqrt(np.clip(d2.min(axis=1), 0, None))
+        return out
 
     def _numeric(self, rows: pd.DataFrame) -> np.ndarray:
         enc = self.encoder

@@ -3,10 +3,16 @@
 Telco-style tables hold logical links between columns: ``phone_service == 0`` exactly when
 ``multiple_lines == "No phone service"``, ``internet_service == "No"`` exactly when six service
 columns read ``"No internet service"``. Samplers that draw categories jointly but not exactly
-break such links now and then. :class:`CategoryLinks` finds the exact links (value ``a`` of one
-column occurs in exactly the rows where value ``b`` of another does) and repairs generated rows to
-follow them; any pair of categories that never occurs together in the table is reported so the
-row can be rejected with a ``constraint`` verdict.
+break such links now and then. :class:`CategoryLinks` finds
+
+* exact links: value ``a`` of one column occurs in exactly the rows where value ``b`` of another
+  does (each group of linked values gets one parent: the coarsest column, fewest values first);
+* implications from a coarser to a finer column: every real row with ``phone_service == 0`` has
+  ``internet_service == "DSL"`` (at least ``min_support`` rows);
+
+and repairs generated rows to follow them (implications first, then links), keeping the coarser
+column's distribution. Any pair of categories that still never occurs together in the table is
+reported so the row can be rejected with a ``constraint`` verdict.
 """
 
 from __future__ import annotations
@@ -22,19 +28,34 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Link:
-    """``parent == parent_value`` exactly when ``child == child_value``."""
+    """``parent == parent_value`` exactly when (``exact``) or only when (an implication)
+    ``child == child_value``."""
 
     parent: str
     parent_value: Any
     child: str
     child_value: Any
+    exact: bool = True
 
     def __str__(self) -> str:
-        return f"{self.parent} == {self.parent_value!r} <=> {self.child} == {self.child_value!r}"
+        arrow = "<=>" if self.exact else "=>"
+        return (
+            f"{self.parent} == {self.parent_value!r} {arrow} {self.child} == {self.child_value!r}"
+        )
 
 
 class CategoryLinks:
-    """Exact links and allowed pairs between categorical columns (fit on the whole table)."""
+    """Exact links, implications and allowed pairs between categorical columns (fit on the whole
+    table).
+
+    Parameters
+    ----------
+    min_support:
+        Real rows an implication must rest on before generated rows are repaired to follow it.
+    """
+
+    def __init__(self, min_support: int = 20) -> None:
+        self.min_support = min_support
 
     def fit(self, df: pd.DataFrame, columns: Sequence[str]) -> CategoryLinks:
         self.columns_ = [c for c in columns if df[c].nunique() > 1]
@@ -42,6 +63,12 @@ class CategoryLinks:
         codes = {c: self._codes(df[c], c) for c in self.columns_}
         self.allowed_: dict[tuple[str, str], np.ndarray] = {}
         found: list[tuple[str, Any, str, Any]] = []
+        implied: list[tuple[str, int, str, int]] = []
+        order = {c: i for i, c in enumerate(self.columns_)}
+
+        def rank(col: str) -> tuple[int, int]:
+            return (len(self.categories_[col]), order[col])
+
         for a, b in combinations(self.columns_, 2):
             ka, kb = len(self.categories_[a]), len(self.categories_[b])
             table = np.bincount(codes[a] * kb + codes[b], minlength=ka * kb).reshape(ka, kb)
@@ -50,10 +77,13 @@ class CategoryLinks:
             for i, j in zip(*np.nonzero(table), strict=True):
                 if table[i, j] == na[i] == nb[j] and table[i, j] < len(df):
                     found.append((a, self.categories_[a][i], b, self.categories_[b][j]))
+                elif rank(a) < rank(b) and table[i, j] == na[i] >= self.min_support:
+                    implied.append((a, i, b, j))  # a == i only with b == j
+                elif rank(b) < rank(a) and table[i, j] == nb[j] >= self.min_support:
+                    implied.append((b, j, a, i))
         # Links form groups (internet_service == "No" and six "No internet service" columns);
         # each group gets one parent: the coarsest column (fewest values, then first in the table),
         # and every other member is its child.
-        order = {c: i for i, c in enumerate(self.columns_)}
         group: dict[tuple[str, Any], tuple[str, Any]] = {}
 
         def root(node: tuple[str, Any]) -> tuple[str, Any]:
@@ -73,10 +103,16 @@ class CategoryLinks:
                     members[root(node)].append(node)
         self.links_: list[Link] = []
         for nodes in members.values():
-            nodes.sort(key=lambda nd: (len(self.categories_[nd[0]]), order[nd[0]]))
+            nodes.sort(key=lambda nd: rank(nd[0]))
             parent = nodes[0]
             for child in nodes[1:]:
                 self.links_.append(Link(parent[0], parent[1], child[0], child[1]))
+        self.links_.sort(key=lambda lk: rank(lk.parent))
+        imp = [
+            Link(a, self.categories_[a][i], b, self.categories_[b][j], exact=False)
+            for a, i, b, j in sorted(implied, key=lambda t: rank(t[0]))
+        ]
+        self.links_ = imp + self.links_
         return self
 
     def _codes(self, s: pd.Series, col: str) -> np.ndarray:
@@ -99,6 +135,8 @@ class CategoryLinks:
                 continue
             on = (df[lk.parent] == lk.parent_value).to_numpy()
             df.loc[on, lk.child] = lk.child_value
+            if not lk.exact:
+                continue
             wrong = ~on & (df[lk.child] == lk.child_value).to_numpy()
             if wrong.any():
                 pool = segment.loc[segment[lk.child] != lk.child_value, lk.child]
