@@ -59,8 +59,9 @@ class IdentityFaker:
         rng = np.random.default_rng(seed)
         forbidden = forbidden or {}
         out = pd.DataFrame(index=range(n))
-        first = firsts[rng.integers(len(firsts), size=n)]
-        last = lasts[rng.integers(len(lasts), size=n)]
+        # one (first, last, domain) draw per row: row i does not depend on how many rows follow
+        draw = rng.integers(0, [len(firsts), len(lasts), len(domains)], size=(n, 3))
+        first, last, domain = firsts[draw[:, 0]], lasts[draw[:, 1]], domains[draw[:, 2]]
         for _ in range(100):  # redraw names that belong to a real customer
             name = first + " " + last
             clash = pd.Series(name).isin(forbidden.get("name", set())).to_numpy()
@@ -80,9 +81,9 @@ class IdentityFaker:
             local = (
                 pd.Series(first + "." + last).str.lower().str.replace(r"[^a-z0-9.]", "", regex=True)
             )
-            # a running number makes every email of the run distinct
-            number = pd.Series(rng.permutation(n) + 1).astype(str)
-            email = local + number + "@" + pd.Series(domains[rng.integers(len(domains), size=n)])
+            # the row number makes every email of the run distinct
+            number = pd.Series(np.arange(1, n + 1)).astype(str)
+            email = local + number + "@" + pd.Series(domain)
             clash = email.isin(forbidden.get("email", set()))
             email[clash] = "persona-" + email[clash]
             out["email"] = email.to_numpy()

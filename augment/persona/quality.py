@@ -43,17 +43,18 @@ def pair_trend(
 ) -> float:
     """Correlation similarity for two numbers, contingency similarity otherwise."""
     if a in numeric and b in numeric:
-        r = _corr(real[a], real[b])
-        s = _corr(synthetic[a], synthetic[b])
-        return float(1 - abs(r - s) / 2)
-    ra, sa = _binned(real[a], synthetic[a], a in numeric)
-    rb, sb = _binned(real[b], synthetic[b], b in numeric)
-    p = pd.crosstab(ra, rb, normalize=True).stack()
-    q = pd.crosstab(sa, sb, normalize=True).stack()
-    idx = p.index.union(q.index)
-    return float(
-        1 - 0.5 * np.abs(p.reindex(idx, fill_value=0) - q.reindex(idx, fill_value=0)).sum()
-    )
+        return float(1 - abs(_corr(real[a], real[b]) - _corr(synthetic[a], synthetic[b])) / 2)
+    ra, sa, ka = _codes(real[a], synthetic[a], a in numeric)
+    rb, sb, kb = _codes(real[b], synthetic[b], b in numeric)
+    return _contingency(ra, rb, sa, sb, ka, kb)
+
+
+def _contingency(
+    ra: np.ndarray, rb: np.ndarray, sa: np.ndarray, sb: np.ndarray, ka: int, kb: int
+) -> float:
+    p = np.bincount(ra * kb + rb, minlength=ka * kb) / len(ra)
+    q = np.bincount(sa * kb + sb, minlength=ka * kb) / len(sa)
+    return float(1 - 0.5 * np.abs(p - q).sum())
 
 
 def _corr(x: pd.Series, y: pd.Series) -> float:
@@ -62,17 +63,20 @@ def _corr(x: pd.Series, y: pd.Series) -> float:
     return float(np.corrcoef(x.to_numpy(float), y.to_numpy(float))[0, 1])
 
 
-def _binned(real: pd.Series, synthetic: pd.Series, numeric: bool) -> tuple[pd.Series, pd.Series]:
-    if not numeric:
-        return real.astype(str), synthetic.astype(str)
-    edges = np.unique(np.quantile(real.to_numpy(float), np.linspace(0, 1, 11)))
-    inner = edges[1:-1]
-    return (
-        pd.Series(np.searchsorted(inner, real.to_numpy(float), side="right"), index=real.index),
-        pd.Series(
-            np.searchsorted(inner, synthetic.to_numpy(float), side="right"), index=synthetic.index
-        ),
-    )
+def _codes(
+    real: pd.Series, synthetic: pd.Series, numeric: bool
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer codes on a shared scale: the real segment's deciles for numbers, the union of
+    values for categories."""
+    if numeric:
+        edges = np.unique(np.quantile(real.to_numpy(float), np.linspace(0, 1, 11)))[1:-1]
+        r = np.searchsorted(edges, real.to_numpy(float), side="right")
+        s = np.searchsorted(edges, synthetic.to_numpy(float), side="right")
+        return r, s, len(edges) + 1
+    cats = pd.Index(pd.unique(pd.concat([real, synthetic], ignore_index=True).astype(str)))
+    r = cats.get_indexer(real.astype(str))
+    s = cats.get_indexer(synthetic.astype(str))
+    return r, s, len(cats)
 
 
 @dataclass

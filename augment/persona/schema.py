@@ -65,7 +65,7 @@ class TableSchema:
                     s = np.rint(s)
                 elif c.decimals is not None:
                     s = s.round(c.decimals)
-            out[c.name] = s.astype(c.dtype) if c.kind != "categorical" else s
+            out[c.name] = s.astype(c.dtype)
         return pd.DataFrame(out, index=df.index)
 
     def to_dict(self) -> dict[str, Any]:
