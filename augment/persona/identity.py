@@ -42,10 +42,10 @@ class IdentityFaker:
         self.pool_size = pool_size
 
     def generate(
-        self, n: int, seed: int, forbidden: dict[str, set[Any]] | None = None
+        self, n: int, seed: int, forbidden: set[str] | None = None
     ) -> pd.DataFrame:
-        """``n`` rows of identity columns; values in ``forbidden[field]`` (the real table's) are
-        never produced."""
+        """``n`` rows of identity columns; no value in ``forbidden`` (every value of the real
+        table's identity columns) is produced, in any field."""
         unknown = [f for f in self.fields if f not in FIELDS]
         if unknown:
             raise ValueError(f"unknown identity field(s) {unknown}; choose from {FIELDS}")
@@ -57,14 +57,18 @@ class IdentityFaker:
         lasts = np.array([fake.last_name() for _ in range(self.pool_size)], dtype=object)
         domains = np.array([fake.free_email_domain() for _ in range(50)], dtype=object)
         rng = np.random.default_rng(seed)
-        forbidden = forbidden or {}
+        forbidden = forbidden or set()
         out = pd.DataFrame(index=range(n))
         # one (first, last, domain) draw per row: row i does not depend on how many rows follow
         draw = rng.integers(0, [len(firsts), len(lasts), len(domains)], size=(n, 3))
         first, last, domain = firsts[draw[:, 0]], lasts[draw[:, 1]], domains[draw[:, 2]]
         for _ in range(100):  # redraw names that belong to a real customer
             name = first + " " + last
-            clash = pd.Series(name).isin(forbidden.get("name", set())).to_numpy()
+            clash = (
+                pd.Series(name).isin(forbidden).to_numpy()
+                | pd.Series(first).isin(forbidden).to_numpy()
+                | pd.Series(last).isin(forbidden).to_numpy()
+            )
             if not clash.any():
                 break
             first[clash] = firsts[rng.integers(len(firsts), size=int(clash.sum()))]
@@ -84,7 +88,7 @@ class IdentityFaker:
             # the row number makes every email of the run distinct
             number = pd.Series(np.arange(1, n + 1)).astype(str)
             email = local + number + "@" + pd.Series(domain)
-            clash = email.isin(forbidden.get("email", set()))
+            clash = email.isin(forbidden)
             email[clash] = "persona-" + email[clash]
             out["email"] = email.to_numpy()
         return out

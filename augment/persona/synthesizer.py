@@ -463,25 +463,33 @@ class PersonaSynthesizer:
             seg, self.method, n, personas, rejected, verdicts, None, seeds, int(mask.sum())
         )
         if interactions and self.interactions_ is not None and len(personas):
-            result.interactions = self._interactions(personas, seg, mask)
+            result.interactions = self.interaction_log(result)
         return result
+
+    def interaction_log(self, result: PersonaResult) -> pd.DataFrame:
+        """The interaction log of a result's personas (reproducible from the seed). Templates
+        come from the segment's own customers when ``id_column`` links the table to the log."""
+        self._check_fitted()
+        if self.interactions_ is None:
+            raise RuntimeError("no interaction log was given to fit()")
+        seg = result.segment
+        customers = None
+        if self.id_column is not None:
+            mask = self._segment_state(seg)[2]
+            customers = self.table_[self.id_column].to_numpy()[mask]
+        rng = np.random.default_rng(sample_seed(self.random_state, seg.name, -2))
+        model = self.interactions_
+        events = model.generate(result.personas["persona_id"].tolist(), rng, customers)
+        return events.rename(columns={model.customer_column: "persona_id"})
 
     def _add_identity(self, personas: pd.DataFrame, seg: Segment) -> pd.DataFrame:
         key = sample_seed(self.random_state, seg.name, -1)
         ids = [f"persona-{key % 16**6:06x}-{i:06d}" for i in range(len(personas))]
         front = pd.DataFrame({"persona_id": ids})
         if self.identity_fields:
-            forbidden = {c: set(self.table_[c].astype(str)) for c in self.identity_columns}
+            forbidden = set()
+            for c in self.identity_columns:
+                forbidden |= set(self.table_[c].dropna().astype(str))
             faker = IdentityFaker(self.identity_fields, self.locale)
             front = pd.concat([front, faker.generate(len(personas), key, forbidden)], axis=1)
         return pd.concat([front, personas.reset_index(drop=True)], axis=1)
-
-    def _interactions(self, personas: pd.DataFrame, seg: Segment, mask: np.ndarray) -> pd.DataFrame:
-        customers = None
-        if self.id_column is not None:
-            customers = self.table_[self.id_column].to_numpy()[mask]
-        rng = np.random.default_rng(sample_seed(self.random_state, seg.name, -2))
-        model = self.interactions_
-        assert model is not None
-        log_ = model.generate(personas["persona_id"].tolist(), rng, customers)
-        return log_.rename(columns={model.customer_column: "persona_id"})
