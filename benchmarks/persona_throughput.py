@@ -60,11 +60,7 @@ def throughput(table: pd.DataFrame, log: pd.DataFrame, n: int, n_smote: int) -> 
         "reasons": res.summary().set_index("reason")["count"].to_dict(),
     }
     t = time.perf_counter()
-    logs = synth._interactions(
-        res.personas,
-        res.segment,
-        synth.segment_filter(SEGMENT) and synth._per_segment[res.segment][2],
-    )
+    logs = synth.interaction_log(res)
     out["copula"]["interaction_events"] = len(logs)
     out["copula"]["interactions_s"] = round(time.perf_counter() - t, 2)
 
