@@ -269,3 +269,18 @@ def test_rules_that_no_row_satisfies_or_that_cannot_apply(telco):
         make(rules=["total_charges ~ tenure * price"]).fit(telco)
     with pytest.raises(ValueError, match="is categorical"):
         make(rules=["contract ~ tenure * 2"]).fit(telco)
+
+
+# ---------------------------------------------------------------- docs
+def test_docs_example_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "personas.md"
+    code = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    assert code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in code:
+        exec(compile(block, str(page), "exec"), namespace)
+    assert (tmp_path / "persona_quality.png").stat().st_size > 10_000
