@@ -284,3 +284,16 @@ def test_docs_example_runs(tmp_path, monkeypatch):
     for block in code:
         exec(compile(block, str(page), "exec"), namespace)
     assert (tmp_path / "persona_quality.png").stat().st_size > 10_000
+
+
+def test_demo_section_on_the_shipped_example(tmp_path, capsys):
+    from augment.demo import persona
+
+    persona.run(None, tmp_path)
+    out = capsys.readouterr().out
+    assert "segment 'age >= 65' has 22 of them" in out and "accepted" in out
+    assert "column_shape_synthetic" in out
+    assert (tmp_path / "persona_quality.png").stat().st_size > 10_000
+    personas = pd.read_csv(tmp_path / "persona_personas.csv")
+    assert len(personas) == 200 and (personas.age >= 65).all()
+    assert (tmp_path / "persona_interactions.csv").is_file()

@@ -36,7 +36,7 @@ def _setup(data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame, PersonaSynthe
 
 def run(data: Path | None, out: Path) -> None:
     table, log, synth, segment, n = _setup(data)
-    out = Path(out) / "persona"
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     source = "example shop" if data is None else f"{data}/tabular/telco_churn.csv + CDNOW log"
     synth.fit(table, log)
@@ -57,17 +57,18 @@ def run(data: Path | None, out: Path) -> None:
     if result.interactions is not None:
         print(f"\ninteraction log: {len(result.interactions)} events, e.g.")
         print(result.interactions.head(4).to_string(index=False))
-        result.interactions.to_csv(out / "interactions.csv", index=False)
-    result.personas.to_csv(out / "personas.csv", index=False)
-    result.rejected.to_csv(out / "rejected.csv", index=False)
+        result.interactions.to_csv(out / "persona_interactions.csv", index=False)
+    result.personas.to_csv(out / "persona_personas.csv", index=False)
+    result.rejected.to_csv(out / "persona_rejected.csv", index=False)
 
     report, _ = evaluate_segment(synth, table, segment, n)
     figures = report.figures()
     print("\nquality against the real segment (20% of it held out from fitting):")
     for key, value in figures.items():
         print(f"  {key:32s} {value:.3f}")
-    png = report.plot(out / "quality.png")
-    (out / "quality.json").write_text(json.dumps(report.to_dict(), indent=1, default=str))
+    png = report.plot(out / "persona_quality.png")
+    (out / "persona_quality.json").write_text(json.dumps(report.to_dict(), indent=1, default=str))
     print(
-        f"\nwrote {out}/personas.csv, rejected.csv, interactions.csv, quality.json and {png.name}"
+        "\nwrote persona_personas.csv, persona_rejected.csv, persona_interactions.csv, "
+        f"persona_quality.json and {png.name} to {out}"
     )
