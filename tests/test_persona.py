@@ -82,6 +82,15 @@ def test_personas_keep_stated_rules_and_category_links(telco, seniors):
     assert not ((p.phone_service == 0) & (p.internet_service != "DSL")).any()
 
 
+def test_segment_with_several_values_and_an_empty_request(fitted):
+    seg = {"contract": ["One year", "Two year"], "senior_citizen": 1}
+    p = fitted.generate(seg, 5, interactions=False).personas
+    assert len(p) == 5 and p.contract.isin(["One year", "Two year"]).all()
+    empty = fitted.generate(seg, 0)
+    assert len(empty.personas) == 0 and len(empty.verdicts) == 0
+    assert list(empty.personas.columns[:3]) == ["persona_id", "name", "email"]
+
+
 def test_segment_given_as_a_rule(fitted):
     res = fitted.generate("tenure < 6 and contract == 'Month-to-month'", 300, interactions=False)
     p = res.personas

@@ -41,9 +41,7 @@ class IdentityFaker:
         self.locale = locale
         self.pool_size = pool_size
 
-    def generate(
-        self, n: int, seed: int, forbidden: set[str] | None = None
-    ) -> pd.DataFrame:
+    def generate(self, n: int, seed: int, forbidden: set[str] | None = None) -> pd.DataFrame:
         """``n`` rows of identity columns; no value in ``forbidden`` (every value of the real
         table's identity columns) is produced, in any field."""
         unknown = [f for f in self.fields if f not in FIELDS]

@@ -55,11 +55,12 @@ class Segment:
             parts.append(f"({self.rule})" if parts else self.rule)
         return " and ".join(parts)
 
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
+    def mask(self, df: pd.DataFrame, strict: bool = True) -> np.ndarray:
         """Boolean array: which rows of ``df`` are in the segment.
 
-        Unknown columns and values that the column never takes are errors (they would select no
-        one silently); so is a rule that does not evaluate to one boolean per row.
+        Unknown columns are errors, and (with ``strict``, for the real table) so are values the
+        column never takes: they would select no one silently. So is a rule that does not
+        evaluate to one boolean per row.
         """
         m = np.ones(len(df), dtype=bool)
         for col, vs in self.values:
@@ -68,7 +69,7 @@ class Segment:
                     f"segment column {col!r} is not in the table (columns: {list(df.columns)})"
                 )
             present = pd.unique(df[col].dropna())
-            unknown = [v for v in vs if not _isin(v, present)]
+            unknown = [v for v in vs if not _isin(v, present)] if strict else []
             if unknown:
                 shown = sorted(present.tolist(), key=str)[:20]
                 raise ValueError(

@@ -440,12 +440,12 @@ class PersonaSynthesizer:
             drawn += len(rows)
             accepted += int(ok.sum())
             rate = max(accepted / drawn, 0.02)
-        frame = (
-            pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=self.columns_)
-        )
-        is_ok = (
-            frame["reason"].to_numpy() == Reason.ACCEPTED.value if len(frame) else np.zeros(0, bool)
-        )
+        if parts:
+            frame = pd.concat(parts, ignore_index=True)
+        else:  # n == 0: empty frames with the right columns
+            empty = self.schema_.cast(pd.DataFrame({c: [] for c in self.columns_}))
+            frame = empty.assign(draw=0, round=0, reason="", detail="", similarity=0.0)
+        is_ok = frame["reason"].to_numpy() == Reason.ACCEPTED.value
         personas = frame[is_ok].drop(columns=["reason", "detail"]).reset_index(drop=True)
         rejected = frame[~is_ok].reset_index(drop=True)
         personas = self._add_identity(personas, seg)
