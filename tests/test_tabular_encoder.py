@@ -71,6 +71,10 @@ def test_plugs_into_the_generic_fidelity_filter(telco, encoder):
     assert v[0].reason is Reason.NEAR_DUPLICATE
     assert v[1].reason is Reason.ACCEPTED
     assert v[2].reason is Reason.INVALID and "row 2: candidate has unknown category" in v[2].detail
+    loaded = FidelityFilter.from_dict(json.loads(json.dumps(flt.to_dict())))
+    again = loaded.judge([rows[0], rows[1], rows[2]], [rows[0], changed, broken])
+    assert [x.reason for x in again] == [x.reason for x in v]
+    assert [x.similarity for x in again[:2]] == pytest.approx([x.similarity for x in v[:2]])
 
 
 def test_segment_filter_verdicts_and_config(telco, encoder):
@@ -103,6 +107,7 @@ def test_segment_filter_refuses_tiny_segments_and_bad_real_rows(telco, encoder):
 def test_text_variant_with_the_packaged_sentence_model(telco, text_encoder):
     small = telco.head(120)
     enc = TabularEncoder("text", text_encoder=text_encoder).fit(small)
+    assert TabularEncoder.from_dict(enc.to_dict()).text_encoder.to_dict() == text_encoder.to_dict()
     assert enc.render(small.head(1))[0].startswith("churn: No; female: 1; senior citizen: 0;")
     mask = (small.senior_citizen == 1).to_numpy()
     flt = SegmentFilter(enc).fit(small, mask)

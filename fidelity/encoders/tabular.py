@@ -193,6 +193,9 @@ class TabularEncoder:
             "columns": None if self.columns is None else list(self.columns),
             "categorical": list(self.categorical),
         }
+        te = self.text_encoder
+        if te is not None and hasattr(te, "to_dict"):
+            d["text_encoder"] = te.to_dict()
         if hasattr(self, "columns_"):
             d["state"] = {
                 "columns": self.columns_,
@@ -208,6 +211,13 @@ class TabularEncoder:
         d = dict(d)
         d.pop("type", None)
         state = d.pop("state", None)
+        te = d.pop("text_encoder", None)
+        if te is not None:
+            from fidelity.encoders.text import TextEncoder
+
+            te = dict(te)
+            te.pop("type", None)
+            d["text_encoder"] = TextEncoder(**te)
         enc = cls(**d)
         if state is not None:
             enc.columns_ = list(state["columns"])
