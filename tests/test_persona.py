@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from augment.candidate import Candidate
-from augment.persona import IdentityFaker, PersonaSynthesizer, read_cdnow
+from augment.persona import IdentityFaker, PersonaSynthesizer, Segment, read_cdnow
 from augment.persona.quality import evaluate_segment, quality_report
 from fidelity.verdict import Reason
 
@@ -86,6 +86,13 @@ def test_segment_with_several_values_and_an_empty_request(fitted):
     seg = {"contract": ["One year", "Two year"], "senior_citizen": 1}
     p = fitted.generate(seg, 5, interactions=False).personas
     assert len(p) == 5 and p.contract.isin(["One year", "Two year"]).all()
+    # generated rows need not contain every listed value; the real table must
+    one_value = fitted.real_[fitted.real_.contract == "One year"].head(3)
+    assert (
+        Segment.of(seg).mask(one_value, strict=False).sum() == (one_value.senior_citizen == 1).sum()
+    )
+    with pytest.raises(ValueError, match="never occur in column 'contract'"):
+        Segment.of(seg).mask(one_value)
     empty = fitted.generate(seg, 0)
     assert len(empty.personas) == 0 and len(empty.verdicts) == 0
     assert list(empty.personas.columns[:3]) == ["persona_id", "name", "email"]

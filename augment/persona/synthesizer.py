@@ -380,7 +380,7 @@ class PersonaSynthesizer:
                 if out[i] is None:
                     out[i] = text
 
-        mark(~segment.mask(rows), f"outside the segment ({segment.name})")
+        mark(~segment.mask(rows, strict=False), f"outside the segment ({segment.name})")
         for rule in self.rules_:
             mark(
                 ~rule.holds(rows),
