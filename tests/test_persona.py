@@ -191,6 +191,35 @@ def test_same_seed_same_personas_other_seed_others(telco, cdnow, seniors):
     )
 
 
+def test_same_seed_same_personas_in_another_process(shared_data, seniors):
+    import hashlib
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import hashlib, sys, pandas as pd\n"
+        "from augment.persona import PersonaSynthesizer\n"
+        f"t = pd.read_csv({str(shared_data / 'tabular' / 'telco_churn.csv')!r})\n"
+        f"s = PersonaSynthesizer(rules={[FORMULA, 'monthly_charges <= 110']!r}, missing='drop')\n"
+        "p = s.fit(t).generate({'senior_citizen': 1}, 3000, interactions=False).personas\n"
+        "sys.stdout.write(hashlib.sha256(p.to_csv(index=False).encode()).hexdigest())\n"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    here = hashlib.sha256(seniors.personas.to_csv(index=False).encode()).hexdigest()
+    assert proc.stdout.strip() == here
+
+
 def test_config_round_trips_through_json(telco):
     synth = make()
     loaded = PersonaSynthesizer.from_dict(json.loads(json.dumps(synth.to_dict())))
@@ -276,6 +305,16 @@ def test_mixed_types_in_a_column(telco):
     bad.loc[bad.index[7], "tenure"] = "seven"
     with pytest.raises(TypeError, match=r"column 'tenure' mixes types.*'seven'"):
         PersonaSynthesizer().fit(bad)
+
+
+def test_number_column_with_a_typo_read_from_csv(telco, tmp_path):
+    bad = telco.dropna().head(300).copy()
+    bad["tenure"] = bad["tenure"].astype(str)
+    bad.loc[bad.index[12], "tenure"] = "12 months"
+    bad.to_csv(tmp_path / "typo.csv", index=False)
+    table = pd.read_csv(tmp_path / "typo.csv")  # the whole column comes back as text
+    with pytest.raises(TypeError, match=r"column 'tenure' mixes types.*row 12: '12 months'"):
+        PersonaSynthesizer().fit(table)
 
 
 def test_rules_that_no_row_satisfies_or_that_cannot_apply(telco):

@@ -118,6 +118,9 @@ def check_table(df: pd.DataFrame) -> None:
         raise ValueError(f"duplicate column name(s) {dup}")
     for name in df.columns:
         s = df[name]
+        if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+            _check_numbers_as_text(name, s)
+            continue
         if s.dtype != object:
             continue
         kinds = s.dropna().map(_type_name)
@@ -130,6 +133,25 @@ def check_table(df: pd.DataFrame) -> None:
             raise TypeError(
                 f"column {name!r} mixes types: {examples}; convert it to one type first"
             )
+        if (kinds == "str").all():
+            _check_numbers_as_text(name, s)
+
+
+def _check_numbers_as_text(name: str, s: pd.Series, share: float = 0.9) -> None:
+    """A text column whose values are nearly all numbers (a CSV number column with a typo) would
+    be modelled as categories without a word; refuse it, naming the rows that are not numbers."""
+    values = s.dropna()
+    if values.empty:
+        return
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = parsed.isna()
+    if bad.any() and (~bad).mean() >= share:
+        rows = values.index[bad.to_numpy()].tolist()
+        shown = ", ".join(f"row {r!r}: {s[r]!r}" for r in rows[:5])
+        raise TypeError(
+            f"column {name!r} mixes types: {int((~bad).sum())} values are numbers written as "
+            f"text and {len(rows)} are not ({shown}); fix those values or convert the column"
+        )
 
 
 def missing_rows(df: pd.DataFrame) -> dict[str, list[Any]]:
