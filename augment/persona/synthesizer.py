@@ -41,10 +41,12 @@ _FACTOR = "__factor"
 class PersonaResult:
     """What one ``generate`` call produced; every drawn candidate is accounted for.
 
-    ``personas`` are the accepted rows (with ``persona_id`` and identity columns); ``rejected``
-    the others with ``reason``, ``detail`` and ``similarity``; ``verdicts`` one per drawn
-    candidate in draw order (accepted and rejected). Drawing stops at the ``n``-th accepted
-    candidate, so ``len(verdicts) == len(personas) + len(rejected)``.
+    ``personas`` are the accepted rows (``persona_id`` and identity columns first, then the
+    table's columns, then provenance: ``draw`` index, draw ``round``, ``similarity`` to the
+    closest segment row); ``rejected`` the others with ``reason``, ``detail`` and
+    ``similarity``; ``verdicts`` one per drawn candidate in draw order (accepted and
+    rejected). Drawing stops at the ``n``-th accepted candidate, so
+    ``len(verdicts) == len(personas) + len(rejected)``.
     """
 
     segment: Segment
