@@ -114,14 +114,12 @@ class SegmentFilter:
         if self.privacy_distance is None:
             n = len(real)
             rows = rng.choice(n, size=min(n, self.max_calibration_rows), replace=False)
-            dcr = self.index_.query(real.iloc[rows], self_rows=rows)[0]
+            dcr = self.index_.exact(real.iloc[rows], self_rows=rows)[0]
             self.real_dcr_ = dcr
             bound = float(np.quantile(dcr, self.privacy_quantile))
             self.privacy_distance_ = max(bound, COPY_DISTANCE)
         else:
             self.privacy_distance_ = max(float(self.privacy_distance), COPY_DISTANCE)
-        if self.index_.grouped and self.privacy_distance_ >= 1.0:
-            self.index_.grouped = False  # a bound of 1 or more can be met across categories
         return self
 
     @property
@@ -136,7 +134,7 @@ class SegmentFilter:
         real row shares its categories: the distance is then at least 1)."""
         vecs = self._encoder().encode(rows)
         seg_idx, seg_sim = _nearest(vecs, self.real_vectors_[self.segment_rows_], self.chunk_size)
-        dcr, real_pos = self.index_.query(rows, vectors=vecs)
+        dcr, real_pos = self.index_.query(rows, self.privacy_distance_, vectors=vecs)
         labels = np.where(real_pos >= 0, self.real_index_[real_pos.clip(0)], None)
         return {
             "segment_similarity": seg_sim,
@@ -151,7 +149,7 @@ class SegmentFilter:
         within the bound and is faster."""
         if not hasattr(self, "index_"):
             raise RuntimeError("SegmentFilter is not fitted: call fit(real_table, segment_mask)")
-        return self.index_.exact(rows)
+        return self.index_.exact(rows)[0]
 
     def judge(self, rows: pd.DataFrame) -> list[Verdict]:
         """One verdict per row, in order: ``invalid`` (cannot be encoded), ``near_duplicate``
@@ -216,11 +214,13 @@ class _PrivacyIndex:
 
     def __init__(self, encoder: Any) -> None:
         self.encoder = encoder
-        self.grouped = getattr(encoder, "variant", None) == "standard"
+        #: standardised features (raw space) for the "standard" encoder, embeddings otherwise
+        self.raw = getattr(encoder, "variant", None) == "standard"
 
     def fit(self, real: pd.DataFrame) -> _PrivacyIndex:
-        self.real_ = real
-        if self.grouped:
+        if self.raw:
+            self.features_ = self.encoder.transform(real).astype(np.float64)
+            self.sq_ = (self.features_**2).sum(axis=1)
             self.numeric_ = self._numeric(real)
             keys = self._keys(real)
             order = np.argsort(keys, kind="stable")
@@ -231,20 +231,33 @@ class _PrivacyIndex:
             self.vectors_ = self.encoder.encode(real)
         return self
 
-    def exact(self, rows: pd.DataFrame, chunk: int = 2048) -> np.ndarray:
-        """Brute-force distance to the closest real row, whatever the categories."""
-        if not self.grouped:
-            return self.query(rows)[0]
-        if not hasattr(self, "features_"):
-            self.features_ = self.encoder.transform(self.real_).astype(np.float64)
-            self.sq_ = (self.features_**2).sum(axis=1)
+    def exact(
+        self,
+        rows: pd.DataFrame,
+        self_rows: np.ndarray | None = None,
+        vectors: np.ndarray | None = None,
+        chunk: int = 2048,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Brute-force distance to, and position of, each row's closest real row, whatever the
+        categories (``self_rows``: the rows' own positions in the real table, left out)."""
+        if not self.raw:
+            vecs = self.encoder.encode(rows) if vectors is None else vectors
+            idx, sim = _nearest(
+                vecs, self.vectors_, chunk, exclude_self=self_rows is not None, self_rows=self_rows
+            )
+            return np.sqrt(np.clip(2 - 2 * sim.astype(np.float64), 0, None)), idx
         x = self.encoder.transform(rows).astype(np.float64)
-        out = np.empty(len(x))
+        dist = np.empty(len(x))
+        pos = np.empty(len(x), dtype=np.int64)
         for start in range(0, len(x), chunk):
             q = x[start : start + chunk]
             d2 = (q**2).sum(axis=1)[:, None] + self.sq_[None, :] - 2 * q @ self.features_.T
-            out[start : start + chunk] = np.sqrt(np.clip(d2.min(axis=1), 0, None))
-        return out
+            if self_rows is not None:
+                d2[np.arange(len(q)), self_rows[start : start + chunk]] = np.inf
+            j = np.argmin(d2, axis=1)
+            pos[start : start + chunk] = j
+            dist[start : start + chunk] = np.sqrt(np.clip(d2[np.arange(len(q)), j], 0, None))
+        return dist, pos
 
     def _numeric(self, rows: pd.DataFrame) -> np.ndarray:
         enc = self.encoder
@@ -262,27 +275,20 @@ class _PrivacyIndex:
         return key
 
     def query(
-        self,
-        rows: pd.DataFrame,
-        self_rows: np.ndarray | None = None,
-        vectors: np.ndarray | None = None,
+        self, rows: pd.DataFrame, bound: float, vectors: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Distance to, and position of, each row's closest real row (``self_rows``: the rows'
-        own positions in the real table, to leave them out)."""
+        """Distance to, and position of, each row's closest real row, exact wherever it is below
+        ``bound``: with the standard encoder and a bound below 1 only real rows with the same
+        categories can be that close, so only those are searched (``inf`` and -1 elsewhere)."""
+        if not self.raw or bound >= 1.0:
+            return self.exact(rows, vectors=vectors)
         n = len(rows)
-        if not self.grouped:
-            vecs = self.encoder.encode(rows) if vectors is None else vectors
-            idx, sim = _nearest(
-                vecs, self.vectors_, 2048, exclude_self=self_rows is not None, self_rows=self_rows
-            )
-            return np.sqrt(np.clip(2 - 2 * sim.astype(np.float64), 0, None)), idx
         dist = np.full(n, np.inf)
         pos = np.full(n, -1, dtype=np.int64)
         keys = self._keys(rows)
         num = self._numeric(rows)
         g = np.searchsorted(self.uniq_, keys).clip(0, len(self.uniq_) - 1)
-        hit = self.uniq_[g] == keys
-        rows_hit = np.flatnonzero(hit)
+        rows_hit = np.flatnonzero(self.uniq_[g] == keys)
         by_group = rows_hit[np.argsort(g[rows_hit], kind="stable")]
         groups, first = np.unique(g[by_group], return_index=True)
         bounds = np.r_[first, len(by_group)]
@@ -290,13 +296,9 @@ class _PrivacyIndex:
             q = by_group[bounds[k] : bounds[k + 1]]
             members = self.order_[self.starts_[grp] : self.ends_[grp]]
             d2 = ((num[q, None, :] - self.numeric_[None, members, :]) ** 2).sum(axis=2)
-            if self_rows is not None:
-                d2[self_rows[q][:, None] == members[None, :]] = np.inf
             j = np.argmin(d2, axis=1)
-            best = d2[np.arange(len(q)), j]
-            ok = np.isfinite(best)
-            dist[q[ok]] = np.sqrt(best[ok])
-            pos[q[ok]] = members[j[ok]]
+            dist[q] = np.sqrt(d2[np.arange(len(q)), j])
+            pos[q] = members[j]
         return dist, pos
 
 

@@ -113,3 +113,22 @@ def test_text_variant_with_the_packaged_sentence_model(telco, text_encoder):
     flt = SegmentFilter(enc).fit(small, mask)
     v = flt.judge(small[mask].head(5))
     assert all(x.reason is Reason.NEAR_DUPLICATE for x in v)
+
+
+def test_privacy_search_is_exact_below_the_bound_and_works_above_1(telco, encoder):
+    mask = (telco.senior_citizen == 1).to_numpy()
+    rows = telco[~mask].sample(300, random_state=1).copy()
+    rows["monthly_charges"] += 0.5
+    rows["senior_citizen"] = 1
+    grouped = SegmentFilter(encoder, privacy_distance=0.5).fit(telco, mask)
+    exact = grouped.distance_to_closest(rows)
+    found = grouped.nearest(rows)["dcr"]
+    below = exact < 0.5
+    assert below.any()
+    np.testing.assert_allclose(found[below], exact[below], atol=1e-6)
+    assert (found[~below] >= 0.5).all()  # inf where no real row shares the categories
+    wide = SegmentFilter(encoder, privacy_distance=1.5).fit(telco, mask)
+    v = wide.judge(rows)
+    near = np.array([x.reason is Reason.NEAR_DUPLICATE for x in v])
+    np.testing.assert_array_equal(near, exact < 1.5)
+    assert np.isfinite(wide.nearest(rows)["dcr"]).all()
