@@ -4,8 +4,10 @@ source meant. Knows nothing of how candidates are made."""
 from fidelity.band import Band
 from fidelity.calibrate import Calibration, calibrate
 from fidelity.encoders.base import EmbeddingCache, Encoder
+from fidelity.encoders.tabular import TabularEncoder
 from fidelity.encoders.text import TextEncoder
 from fidelity.filter import FidelityFilter
+from fidelity.segment_filter import SegmentFilter
 from fidelity.verdict import Reason, Verdict
 
 __all__ = [
@@ -15,6 +17,8 @@ __all__ = [
     "Encoder",
     "FidelityFilter",
     "Reason",
+    "SegmentFilter",
+    "TabularEncoder",
     "TextEncoder",
     "Verdict",
     "calibrate",

@@ -189,11 +189,16 @@ class FidelityFilter:
         if enc:
             enc = dict(enc)
             kind = enc.pop("type", "text")
-            if kind != "text":
-                raise ValueError(f"unknown encoder type {kind!r}")
-            from fidelity.encoders.text import TextEncoder
+            if kind == "tabular":
+                from fidelity.encoders.tabular import TabularEncoder
 
-            encoder = TextEncoder(**enc)
+                encoder = TabularEncoder.from_dict(enc)
+            elif kind != "text":
+                raise ValueError(f"unknown encoder type {kind!r}")
+            else:
+                from fidelity.encoders.text import TextEncoder
+
+                encoder = TextEncoder(**enc)
         return cls(encoder, d["min_similarity"], d["max_similarity"])
 
 
