@@ -16,6 +16,7 @@ PAGES = [
     "docs/training.md",
     "docs/huggingface.md",
     "docs/targeting.md",
+    "docs/run.md",
 ]
 
 
