@@ -29,6 +29,7 @@ import numpy as np
 
 from fidelity.band import Band
 from fidelity.encoders.base import Encoder
+from fidelity.plotting import save_figure, subplots
 
 
 @dataclass
@@ -74,12 +75,7 @@ class Calibration:
 
     def plot(self, path: str | Path) -> Path:
         """Histogram of the three samples with the band drawn on it, as a PNG."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(7, 3.5))
+        fig, ax = subplots(figsize=(7, 3.5))
         bins = np.linspace(-0.2, 1.0, 61)
         for name, x, colour in (
             ("safe variants", self.safe, "tab:green"),
@@ -105,12 +101,7 @@ class Calibration:
         ax.set_xlabel("cosine similarity to the source")
         ax.set_ylabel("density")
         ax.legend(fontsize=8, loc="upper left")
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path)
 
 
 def calibrate(

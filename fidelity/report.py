@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fidelity.band import Band
+from fidelity.plotting import save_figure, subplots
 from fidelity.verdict import Reason, Verdict
 
 #: One colour per reason, the same in every plot.
@@ -60,14 +61,9 @@ def histogram_by_reason(
     title: str = "Similarity of candidates to their source",
 ) -> Path:
     """The same plot from plain columns (e.g. a job's output tables)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sims = np.asarray(similarities, dtype=float)
     reasons = np.asarray(reasons, dtype=object)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = subplots(figsize=(7, 3.5))
     bins = np.linspace(-0.2, 1.0, 49)
     stacks, labels, colours = [], [], []
     for reason, colour in REASON_COLOURS.items():
@@ -90,33 +86,18 @@ def histogram_by_reason(
     ax.set_ylabel("candidates")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def accept_rate_plot(table: pd.DataFrame, path: str | Path) -> Path:
     """Horizontal bars of accept rate per operation chain (``op_chain``, ``candidates``,
     ``accept_rate`` columns), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t = table.sort_values("candidates").tail(20)
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(t) + 1.2))
+    fig, ax = subplots(figsize=(7, 0.4 * len(t) + 1.2))
     ax.barh(t["op_chain"].astype(str), t["accept_rate"], color="tab:green")
     for y, (rate, n) in enumerate(zip(t["accept_rate"], t["candidates"])):
         ax.text(min(rate + 0.01, 0.9), y, f"{rate:.0%} of {n}", va="center", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("accept rate")
     ax.set_title("Accept rate per operation chain")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

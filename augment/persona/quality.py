@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.stats import ks_2samp
 
 from augment.persona.segment import Segment, SegmentSpec
+from fidelity.plotting import save_figure, subplots
 
 
 def column_shape(real: pd.Series, synthetic: pd.Series, categorical: bool) -> float:
@@ -125,14 +126,7 @@ class QualityReport:
 
     def plot(self, path: str | Path) -> Path:
         """A PNG: column shapes (personas vs whole-table baseline) and the DCR histograms."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, (ax1, ax2) = plt.subplots(
-            1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [3, 2]}
-        )
+        fig, (ax1, ax2) = subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [3, 2]})
         cols = self.columns
         y = np.arange(len(cols))
         ax1.barh(y - 0.2, cols["synthetic"], height=0.4, label="personas", color="tab:green")
@@ -180,12 +174,7 @@ class QualityReport:
             ax2.set_xlabel("distance to closest training record")
             ax2.set_ylabel("density")
             ax2.legend(fontsize=8)
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        return path
+        return save_figure(fig, path, dpi=110)
 
 
 def quality_report(
