@@ -8,8 +8,8 @@ import pandas as pd
 
 from augment.io import example_path, read_labelled_text, read_pairs
 from augment.runner import Augmenter, Source
-from augment.text import TextChain, WordDeletion, WordSwap
-from fidelity import FidelityFilter, TextEncoder, calibrate
+from augment.text import TextPipeline
+from fidelity import FidelityFilter, TextEncoder, Verdict, calibrate
 from fidelity.report import similarity_histogram, verdict_table
 
 #: Hand-made candidates that show each verdict.
@@ -22,7 +22,7 @@ SHOWCASE = [
     (
         "The loan was approved after the second review.",
         "The loan was not approved after the second review.",
-        "a negation (embeddings barely see it: protected spans must)",
+        "a negation (the embedding barely sees it; the protected span does)",
     ),
     (
         "The package was delivered to the wrong address.",
@@ -43,14 +43,18 @@ SHOWCASE = [
 ]
 
 
-def _sources(data: Path | None) -> list[Source]:
+def _sources(data: Path | None) -> tuple[list[Source], str]:
+    """Sources and the preset that suits them."""
     if data is not None and (data / "text" / "sst2" / "train.txt").is_file():
         frame = read_labelled_text(data / "text" / "sst2" / "train.txt", limit=40)
         print(f"sources: first {len(frame)} sentences of {data / 'text/sst2/train.txt'}")
+        preset = "eda"
     else:
         frame = read_labelled_text(example_path("text", "tickets.tsv"))
         print(f"sources: {len(frame)} support tickets shipped in augment/examples/text")
-    return [Source(i, t, lab) for i, (lab, t) in enumerate(zip(frame.label, frame.text))]
+        preset = "support"
+    sources = [Source(i, t, lab) for i, (lab, t) in enumerate(zip(frame.label, frame.text))]
+    return sources, preset
 
 
 def run(data: Path | None, out: Path) -> None:
@@ -74,8 +78,14 @@ def run(data: Path | None, out: Path) -> None:
 
     flt = FidelityFilter.from_band(band, encoder)
 
-    # 2. What each verdict looks like.
-    verdicts = flt.judge([s for s, _, _ in SHOWCASE], [c for _, c, _ in SHOWCASE])
+    # 2. What each verdict looks like: protected spans first (as the Augmenter does), then the band.
+    spans = TextPipeline.from_preset("support")
+    verdicts = [
+        Verdict.constraint(broken) if (broken := spans.check(s, c)) else v
+        for (s, c, _), v in zip(
+            SHOWCASE, flt.judge([s for s, _, _ in SHOWCASE], [c for _, c, _ in SHOWCASE])
+        )
+    ]
     show = pd.DataFrame(
         {
             "candidate is": [what for _, _, what in SHOWCASE],
@@ -87,8 +97,9 @@ def run(data: Path | None, out: Path) -> None:
     print("\nhand-made candidates:\n" + show.to_string(index=False))
 
     # 3. Augment real sentences and filter them.
-    pipeline = TextChain([WordSwap(aug_p=0.2), WordDeletion(aug_p=0.2)])
-    sources = _sources(data)
+    sources, preset = _sources(data)
+    pipeline = TextPipeline.from_preset(preset)
+    print(f"pipeline: the {preset!r} preset (see docs/text.md)")
     result = Augmenter(pipeline, flt, n_variants=4, random_state=0).run(sources)
     frame = result.to_frame()
     src_text = {s.id: s.payload for s in sources}
