@@ -26,7 +26,7 @@ SHOWCASE = [
     ),
     (
         "The package was delivered to the wrong address.",
-        "My account was locked after three failed password attempts.",
+        "Please close my account and delete my personal data.",
         "an unrelated sentence",
     ),
     (
