@@ -4,6 +4,7 @@ source meant. Knows nothing of how candidates are made."""
 from fidelity.band import Band
 from fidelity.calibrate import Calibration, calibrate
 from fidelity.encoders.base import EmbeddingCache, Encoder
+from fidelity.encoders.image import ImageEncoder
 from fidelity.encoders.text import TextEncoder
 from fidelity.filter import FidelityFilter
 from fidelity.verdict import Reason, Verdict
@@ -14,6 +15,7 @@ __all__ = [
     "EmbeddingCache",
     "Encoder",
     "FidelityFilter",
+    "ImageEncoder",
     "Reason",
     "TextEncoder",
     "Verdict",

@@ -178,11 +178,16 @@ class FidelityFilter:
         if enc:
             enc = dict(enc)
             kind = enc.pop("type", "text")
-            if kind != "text":
-                raise ValueError(f"unknown encoder type {kind!r}")
-            from fidelity.encoders.text import TextEncoder
+            if kind == "text":
+                from fidelity.encoders.text import TextEncoder
 
-            encoder = TextEncoder(**enc)
+                encoder = TextEncoder(**enc)
+            elif kind == "image":
+                from fidelity.encoders.image import ImageEncoder
+
+                encoder = ImageEncoder(**enc)
+            else:
+                raise ValueError(f"unknown encoder type {kind!r} (known: 'text', 'image')")
         return cls(encoder, d["min_similarity"], d["max_similarity"])
 
 

@@ -1,6 +1,7 @@
 """Encoders map items of one modality to normalised vectors for the fidelity filter."""
 
 from fidelity.encoders.base import EmbeddingCache, Encoder, EncoderStats
+from fidelity.encoders.image import ImageEncoder
 from fidelity.encoders.text import TextEncoder
 
-__all__ = ["EmbeddingCache", "Encoder", "EncoderStats", "TextEncoder"]
+__all__ = ["EmbeddingCache", "Encoder", "EncoderStats", "ImageEncoder", "TextEncoder"]
