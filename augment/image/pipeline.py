@@ -107,6 +107,9 @@ class ImagePipeline:
         if "keypoints" in targets:
             data["keypoints"] = targets["keypoints"]
         if "bboxes" in data or "keypoints" in data:
+            data.setdefault("bboxes", np.zeros((0, 4)))
+            data.setdefault("bbox_ids", np.zeros(0, dtype=np.int64))
+            data.setdefault("keypoints", np.zeros((0, 2)))
             if self._compose_targets is None:
                 self._compose_targets = self._build(with_targets=True)
             compose = self._compose_targets

@@ -3,10 +3,13 @@
 ``xray``
     Chest radiographs. Small rotations (up to 7 degrees: patient positioning varies that much)
     with a little zoom, brightness/contrast and gamma (exposure and detector differ between
-    hospitals), occasional mild CLAHE (some sites equalise). **No flips**: laterality matters (the
+    hospitals). **No flips**: laterality matters (the
     heart is on the left; a mirrored film is situs inversus or a mislabelled side). Borders
     replicate the edge instead of painting black corners, which the filter and a model would see
-    as content. Works on grayscale ``(H, W)`` and ``(H, W, 1)`` and keeps them grayscale: nothing
+    as content. CLAHE is off by default: its 8x8 tiles are 3 pixels wide on 28x28 images and
+    rewrite them (the filter scored such variants 0.56 against their source, against 0.91 for the
+    rest); pass ``clahe=(1.0, 2.0)`` for full-resolution films, where some sites equalise. Works on
+    grayscale ``(H, W)`` and ``(H, W, 1)`` and keeps them grayscale: nothing
     here touches colour.
 ``photo``
     Natural photographs. Horizontal flips (the world is mostly mirror-symmetric), rotations up to
@@ -29,9 +32,10 @@ from augment.image.transforms import contrast, rotation
 
 
 def xray(max_rotation: float = 7.0, brightness: float = 0.1, contrast_limit: float = 0.1,
-         gamma: tuple[float, float] = (85, 115), p: float = 0.8) -> list[A.BasicTransform]:
+         gamma: tuple[float, float] = (85, 115), clahe: tuple[float, float] | None = None,
+         p: float = 0.8) -> list[A.BasicTransform]:
     return [
-        *contrast(brightness, contrast_limit, gamma=gamma, clahe=(1.0, 2.0), p=p),
+        *contrast(brightness, contrast_limit, gamma=gamma, clahe=clahe, p=p),
         *rotation(max_rotation, scale=(0.95, 1.05), border="replicate", p=p),
     ]
 
