@@ -39,7 +39,7 @@ def test_same_seed_same_variant_whatever_ran_before(xrays):
     for s in range(20):  # disturb any state the pipeline might carry
         p.apply(xrays[s % 5], s)
     again = [ImagePipeline.from_preset("xray").apply(x, 7) for x in xrays[:5]]
-    for (a, ops_a), (b, ops_b) in zip(first, again):
+    for (a, ops_a), (b, ops_b) in zip(first, again, strict=True):
         assert np.array_equal(a, b)
         assert [o.to_dict() for o in ops_a] == [o.to_dict() for o in ops_b]
     outs = {p.apply(xrays[0], s)[0].tobytes() for s in range(10)}
@@ -157,7 +157,8 @@ def test_bboxes_masks_and_keypoints_follow_the_rotation(xray224, angle):
 
 def test_a_box_that_leaves_the_image_is_a_constraint_not_lost(xray224):
     p = ImagePipeline([A.Affine(translate_px={"x": (150, 150), "y": (0, 0)}, p=1.0)])
-    src = {"image": xray224, "bboxes": [[10, 10, 40, 40], [100, 10, 120, 40]], "bbox_labels": [0, 1]}
+    src = {"image": xray224, "bboxes": [[10, 10, 40, 40], [100, 10, 120, 40]],
+           "bbox_labels": [0, 1]}
     res = Augmenter(p, n_variants=1).generate([_source(src)])[0]
     out = res[0].payload
     assert out["bbox_labels"] == [0]  # box 1 moved past the right edge

@@ -69,5 +69,7 @@ def build(name: str, **overrides: Any) -> list[A.BasicTransform]:
     try:
         builder = PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown image preset {name!r}; choose one of {sorted(PRESETS)}") from None
+        raise ValueError(
+            f"unknown image preset {name!r}; choose one of {sorted(PRESETS)}"
+        ) from None
     return builder(**overrides)

@@ -42,7 +42,9 @@ def as_targets(payload: Any) -> dict[str, Any]:
         )
     unknown = set(payload) - set(PAYLOAD_KEYS)
     if unknown:
-        raise ValueError(f"unknown payload key(s) {sorted(map(str, unknown))}; known: {PAYLOAD_KEYS}")
+        raise ValueError(
+            f"unknown payload key(s) {sorted(map(str, unknown))}; known: {PAYLOAD_KEYS}"
+        )
     if "image" not in payload:
         raise ValueError("the payload mapping has no 'image'")
     image = check_image(payload["image"])

@@ -109,7 +109,8 @@ class ImageEncoder:
     def name(self) -> str:
         if self.model is None:
             return DEFAULT_MODEL_NAME if self.grid == 1 else f"{DEFAULT_MODEL_NAME}-grid{self.grid}"
-        return getattr(self.model, "name", None) or type(self.model).__name__
+        m = self.model
+        return getattr(m, "name", None) or getattr(m, "__name__", None) or type(m).__name__
 
     @property
     def network(self) -> Any:
@@ -187,7 +188,7 @@ class ImageEncoder:
         if todo:
             keys = list(todo)
             vecs = self._forward([images[todo[k][0]] for k in keys])
-            for k, vec in zip(keys, vecs):
+            for k, vec in zip(keys, vecs, strict=True):
                 self._cache.put(k, vec)
                 for i in todo[k]:
                     out[i] = vec
@@ -255,12 +256,15 @@ class ImageEncoder:
                 t = F.interpolate(t, size=(size, size), mode="bilinear", antialias=True,
                                   align_corners=False)
             out[idx] = t
-        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=self._device).reshape(-1, 1, 1)
-        std = torch.as_tensor(self.std, dtype=torch.float32, device=self._device).reshape(-1, 1, 1)
+        dev = self._device
+        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=dev).reshape(-1, 1, 1)
+        std = torch.as_tensor(self.std, dtype=torch.float32, device=dev).reshape(-1, 1, 1)
         out = (out - mean) / std
         return out.half() if self._half else out
 
-    def classify(self, images: Sequence[np.ndarray], top: int = 5) -> list[list[tuple[int, float]]]:
+    def classify(
+        self, images: Sequence[np.ndarray], top: int = 5
+    ) -> list[list[tuple[int, float]]]:
         """Top ImageNet classes ``(index, probability)`` of each image, with the default network
         (a check that the weights loaded right)."""
         import torch
@@ -271,7 +275,10 @@ class ImageEncoder:
         with torch.inference_mode():
             probs = self.network(self.preprocess(images)).float().softmax(-1).cpu()
         values, index = probs.topk(top, dim=1)
-        return [list(zip(i.tolist(), v.tolist())) for i, v in zip(index, values)]
+        return [
+            list(zip(i.tolist(), v.tolist(), strict=True))
+            for i, v in zip(index, values, strict=True)
+        ]
 
     def clear_cache(self) -> None:
         if self._cache is not None:
