@@ -258,3 +258,22 @@ def test_bad_rows_are_recorded_not_dropped(xrays):
 def test_not_a_transform_is_named():
     with pytest.raises(TypeError, match="transform 1 is str"):
         ImagePipeline([A.RandomGamma(), "rotate"]).apply(np.zeros((8, 8), np.uint8), 0)
+
+
+def test_draws_follow_the_configured_distributions(xrays):
+    """One generator shared by all transforms: probabilities hold and draws are not correlated."""
+    p = ImagePipeline.from_preset("xray")  # each transform fires with p=0.8, gamma with 0.48
+    fired = {"Affine": [], "RandomBrightnessContrast": [], "RandomGamma": []}
+    pairs = []
+    for s in range(400):
+        ops = {o.name: o.params for o in p.apply(xrays[0], sample_seed(5, "x", s))[1]}
+        for name in fired:
+            fired[name].append(name in ops)
+        if "Affine" in ops and "RandomBrightnessContrast" in ops:
+            pairs.append((ops["Affine"]["angle"], ops["RandomBrightnessContrast"]["alpha"]))
+    assert abs(np.mean(fired["Affine"]) - 0.8) < 0.06
+    assert abs(np.mean(fired["RandomBrightnessContrast"]) - 0.8) < 0.06
+    assert abs(np.mean(fired["RandomGamma"]) - 0.48) < 0.07
+    angles, alphas = np.array(pairs).T
+    assert abs(np.corrcoef(angles, alphas)[0, 1]) < 0.15
+    assert angles.min() < -5 and angles.max() > 5  # the whole range is used

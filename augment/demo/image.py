@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from augment.image import ImagePipeline
-from augment.runner import AugmentResult, Augmenter, Source
+from augment.runner import Augmenter, AugmentResult, Source
 from fidelity import FidelityFilter, ImageEncoder
 from fidelity.encoders.image import RECOMMENDED_BAND
 from fidelity.report import similarity_histogram, verdict_table

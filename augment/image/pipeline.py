@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import random
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 from augment.candidate import Operation
 from augment.image.provenance import operations
 from augment.image.sample import as_targets
+from augment.image.seeding import SampleRandomState
 
 #: Box format of payload ``bboxes``: pixels, ``[x_min, y_min, x_max, y_max]``.
 BBOX_FORMAT = "pascal_voc"
@@ -52,6 +52,7 @@ class ImagePipeline:
         self._compose: A.Compose | None = None
         self._compose_targets: A.Compose | None = None
         self._lock: threading.Lock | None = None
+        self._states: dict[int, SampleRandomState] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -118,7 +119,8 @@ class ImagePipeline:
         if self._lock is None:
             self._lock = threading.Lock()
         with self._lock:  # the Compose holds the random state: one sample at a time
-            compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
+            state = self._state_for(compose)
+            state.reset(seed)
             out = compose(**data)
         ops = operations(out["applied_transforms"])
         if isinstance(payload, np.ndarray):
@@ -138,6 +140,14 @@ class ImagePipeline:
         if "keypoints" in targets:
             result["keypoints"] = np.asarray(out["keypoints"])[:, :2].astype(float).tolist()
         return result, ops
+
+    def _state_for(self, compose: A.Compose) -> SampleRandomState:
+        state = self._states.get(id(compose))
+        if state is None:
+            state = SampleRandomState()
+            compose.set_random_state(state.generator, state.py_random)
+            self._states[id(compose)] = state
+        return state
 
     def __call__(self, payload: Any, seed: int) -> Any:
         """The variant alone (for a Dataset's ``__getitem__``)."""
@@ -213,6 +223,7 @@ class ImagePipeline:
         state["_compose"] = None
         state["_compose_targets"] = None
         state["_lock"] = None
+        state["_states"] = {}
         return state
 
     def __repr__(self) -> str:

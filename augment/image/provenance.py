@@ -34,9 +34,9 @@ def operations(applied: list[tuple[str, dict[str, Any]]]) -> list[Operation]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        return np.round(value.astype(np.float64), 6).tolist()
-    if isinstance(value, (np.floating, float)):
-        return round(float(value), 6)
+        return value.tolist()
+    if isinstance(value, np.floating):
+        return float(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, (list, tuple)):
