@@ -14,6 +14,7 @@ from augment.runner import Augmenter
 from fidelity import FidelityFilter, ImageEncoder, Reason
 from fidelity.encoders.efficientnet_lite import (
     EfficientNetLite0,
+    fuse_batch_norm,
     load_efficientnet_lite0,
     packaged_weights_path,
 )
@@ -59,6 +60,17 @@ def test_weights_load_with_strict_keys(tmp_path):
     torch.save(state, tmp_path / "broken.pth")
     with pytest.raises(RuntimeError, match="Missing key"):
         load_efficientnet_lite0(tmp_path / "broken.pth")
+
+
+def test_folding_batch_norm_keeps_the_outputs(encoder, xrays):
+    x = encoder.preprocess(list(xrays[0][:4]))
+    plain = load_efficientnet_lite0()
+    with torch.inference_mode():
+        expected = plain(x)
+        folded = fuse_batch_norm(plain)(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert torch.allclose(expected, folded, atol=1e-3)
+    assert expected.abs().max() > 1  # real logits, not a degenerate output
 
 
 # ---------------------------------------------------------------------------- encoding

@@ -42,9 +42,12 @@ class SameConv2d(nn.Conv2d):
     with the odd pixel of padding on the bottom/right. Needed for weights trained in TensorFlow."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ih, iw = x.shape[-2:]
         kh, kw = self.weight.shape[-2:]
         sh, sw = self.stride
+        if sh == sw == 1 and kh % 2 and kw % 2:  # symmetric: let the convolution pad
+            return F.conv2d(x, self.weight, self.bias, 1, (kh // 2, kw // 2), self.dilation,
+                            self.groups)
+        ih, iw = x.shape[-2:]
         pad_h = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
         pad_w = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
         if pad_h or pad_w:
@@ -76,8 +79,8 @@ class MBConvBlock(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs
         if self.expand:
-            x = F.relu6(self._bn0(self._expand_conv(x)))
-        x = F.relu6(self._bn1(self._depthwise_conv(x)))
+            x = F.relu6(self._bn0(self._expand_conv(x)), inplace=True)
+        x = F.relu6(self._bn1(self._depthwise_conv(x)), inplace=True)
         x = self._bn2(self._project_conv(x))
         return x + inputs if self.residual else x
 
@@ -106,10 +109,10 @@ class EfficientNetLite0(nn.Module):
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The head activations ``(n, 1280, h/32, w/32)``."""
-        x = F.relu6(self._bn0(self._conv_stem(x)))
+        x = F.relu6(self._bn0(self._conv_stem(x)), inplace=True)
         for block in self._blocks:
             x = block(x)
-        return F.relu6(self._bn1(self._conv_head(x)))
+        return F.relu6(self._bn1(self._conv_head(x)), inplace=True)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Globally average-pooled head activations ``(n, 1280)``."""
@@ -117,6 +120,27 @@ class EfficientNetLite0(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._fc(self.features(x))
+
+
+def fuse_batch_norm(model: EfficientNetLite0) -> EfficientNetLite0:
+    """Fold every batch norm into the convolution before it (inference only: same outputs up to
+    rounding, about a fifth less work on CPU). Changes ``model`` in place and returns it."""
+    pairs = [(model, "_conv_stem", "_bn0"), (model, "_conv_head", "_bn1")]
+    for block in model._blocks:
+        if block.expand:
+            pairs.append((block, "_expand_conv", "_bn0"))
+        pairs += [(block, "_depthwise_conv", "_bn1"), (block, "_project_conv", "_bn2")]
+    with torch.no_grad():
+        for owner, conv_name, bn_name in pairs:
+            conv, bn = getattr(owner, conv_name), getattr(owner, bn_name)
+            if isinstance(bn, nn.Identity):
+                continue
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv.weight.mul_(scale.reshape(-1, 1, 1, 1))
+            bias = bn.bias - bn.running_mean * scale
+            conv.bias = nn.Parameter(bias if conv.bias is None else conv.bias * scale + bias)
+            setattr(owner, bn_name, nn.Identity())
+    return model
 
 
 def packaged_weights_path() -> Path:

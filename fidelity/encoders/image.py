@@ -141,9 +141,9 @@ class ImageEncoder:
                 )
             return self.model
         if self.model is None:
-            from fidelity.encoders.efficientnet_lite import load_efficientnet_lite0
+            from fidelity.encoders.efficientnet_lite import fuse_batch_norm, load_efficientnet_lite0
 
-            net = load_efficientnet_lite0(self.weights)
+            net = fuse_batch_norm(load_efficientnet_lite0(self.weights))
         else:
             net = self.model
         device = resolve_device(self.device)
