@@ -21,6 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from augment.image import ImagePipeline  # noqa: E402
 from fidelity import ImageEncoder  # noqa: E402
+from fidelity.encoders.image import RECOMMENDED_BAND  # noqa: E402
 
 DATA = Path(os.environ.get("AUGMENT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
@@ -49,18 +50,27 @@ def main() -> None:
         variants[name] = ([images[k] for k in keep], [made[k][0] for k in keep])
     print(f"{args.images} PneumoniaMNIST X-rays; cosine similarity to the source")
     print(f"{'':34}" + "".join(f"{'grid=' + str(g):>24}" for g in (1, 2)))
-    print(f"{'':34}" + "   min  q10  median  max" * 2)
+    print(f"{'':34}" + "   min  q10  median  max" * 2 + "   in band (grid=2)")
     rows: dict[str, list[str]] = {}
+    lo, hi = RECOMMENDED_BAND.min_similarity, RECOMMENDED_BAND.max_similarity
     for grid in (1, 2):
         enc = ImageEncoder(grid=grid)
         src = enc.encode(images)
         others = (src @ src.T)[~np.eye(len(images), dtype=bool)]
         rows.setdefault("other X-rays (not variants)", []).append(_fmt(others))
+        if grid == 2:
+            rows["other X-rays (not variants)"].append(_rate(others, lo, hi))
         for name, (s, v) in variants.items():
             sims = np.einsum("ij,ij->i", enc.encode(s), enc.encode(v))
             rows.setdefault(name, []).append(_fmt(sims))
+            if grid == 2:
+                rows[name].append(_rate(sims, lo, hi))
     for name, cells in rows.items():
         print(f"{name:34}" + "".join(cells))
+
+
+def _rate(x: np.ndarray, lo: float, hi: float) -> str:
+    return f"   {np.mean((x >= lo) & (x <= hi)):6.1%} ({np.mean(x < lo):.0%} below)"
 
 
 def _fmt(x: np.ndarray) -> str:

@@ -277,3 +277,16 @@ def test_draws_follow_the_configured_distributions(xrays):
     angles, alphas = np.array(pairs).T
     assert abs(np.corrcoef(angles, alphas)[0, 1]) < 0.15
     assert angles.min() < -5 and angles.max() > 5  # the whole range is used
+
+
+def test_used_pipeline_copies_pickles_and_agrees_across_paths(xray224):
+    import pickle
+
+    p = ImagePipeline.from_preset("xray")
+    bare = [p.apply(xray224, s)[0] for s in range(3)]  # the bare-image Compose first
+    with_box = [p.apply({"image": xray224, "bboxes": [[50, 50, 150, 150]]}, s)[0]["image"]
+                for s in range(3)]  # then the Compose with box processors, built from copies
+    for a, b in zip(bare, with_box, strict=True):
+        assert np.array_equal(a, b)  # the same seed draws the same image either way
+    q = pickle.loads(pickle.dumps(p))
+    assert all(np.array_equal(q.apply(xray224, s)[0], bare[s]) for s in range(3))

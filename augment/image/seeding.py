@@ -10,6 +10,7 @@ their draws are correlated. Here one counter-based Philox generator is keyed wit
 
 from __future__ import annotations
 
+import copy
 import random
 
 import numpy as np
@@ -26,6 +27,9 @@ class NumpyBackedRandom(random.Random):
 
     def seed(self, a: object = None, version: int = 2) -> None:  # state lives in the generator
         pass
+
+    def __reduce__(self) -> tuple:  # copies and pickles share nothing with the original
+        return (type(self), (copy.deepcopy(self._generator),))
 
     def random(self) -> float:
         return float(self._generator.random())
