@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/filter_throughput.py
+	$(PY) benchmarks/image_throughput.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -42,6 +42,7 @@ def test_same_seed_same_variant_whatever_ran_before(xrays):
     for (a, ops_a), (b, ops_b) in zip(first, again, strict=True):
         assert np.array_equal(a, b)
         assert [o.to_dict() for o in ops_a] == [o.to_dict() for o in ops_b]
+    assert all(np.array_equal(p(x, 7), a) for x, (a, _) in zip(xrays[:5], first, strict=True))
     outs = {p.apply(xrays[0], s)[0].tobytes() for s in range(10)}
     assert len(outs) >= 8  # different seeds give different variants
 
@@ -143,6 +144,8 @@ def test_bboxes_masks_and_keypoints_follow_the_rotation(xray224, angle):
         seed=1,
     )
     assert out["bbox_labels"] == ["lesion"]
+    assert p({"image": xray224, "mask": mask, "bboxes": [box], "bbox_labels": ["lesion"],
+              "keypoints": [[150.0, 100.0]]}, seed=1)["bboxes"] == out["bboxes"]
     # the box is the enclosing box of the rotated rectangle = the box of the rotated mask
     assert np.allclose(out["bboxes"][0], _box_of(out["mask"]), atol=2.0)
     assert not np.allclose(out["bboxes"][0], box, atol=2.0)  # it moved

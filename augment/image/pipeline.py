@@ -96,15 +96,33 @@ class ImagePipeline:
     # ------------------------------------------------------------------ running
     def apply(self, payload: Any, seed: int) -> tuple[Any, list[Operation]]:
         """One variant of ``payload`` made from ``seed``, and the operations applied."""
+        targets, out = self._run(payload, seed, track=True)
+        ops = operations(out["applied_transforms"])
+        if isinstance(payload, np.ndarray):
+            return out["image"], ops
+        result, dropped = _payload(targets, out)
+        if dropped:
+            ops.append(Operation("bboxes_dropped", {"dropped": dropped}))
+        return result, ops
+
+    def __call__(self, payload: Any, seed: int) -> Any:
+        """The variant alone, without provenance (for a Dataset's ``__getitem__``): the same
+        variant as :meth:`apply` with the same seed, a little faster."""
+        targets, out = self._run(payload, seed, track=False)
+        if isinstance(payload, np.ndarray):
+            return out["image"]
+        return _payload(targets, out)[0]
+
+    def _run(
+        self, payload: Any, seed: int, track: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         targets = as_targets(payload)
         data: dict[str, Any] = {"image": targets["image"]}
         if "mask" in targets:
             data["mask"] = targets["mask"]
-        n_boxes = 0
         if "bboxes" in targets:
-            n_boxes = len(targets["bboxes"])
             data["bboxes"] = targets["bboxes"]
-            data["bbox_ids"] = np.arange(n_boxes)
+            data["bbox_ids"] = np.arange(len(targets["bboxes"]))
         if "keypoints" in targets:
             data["keypoints"] = targets["keypoints"]
         if "bboxes" in data or "keypoints" in data:
@@ -121,25 +139,9 @@ class ImagePipeline:
         with self._lock:  # the Compose holds the random state: one sample at a time
             state = self._state_for(compose)
             state.reset(seed)
+            compose.save_applied_params = track  # what was drawn, for apply's provenance
             out = compose(**data)
-        ops = operations(out["applied_transforms"])
-        if isinstance(payload, np.ndarray):
-            return out["image"], ops
-        result: dict[str, Any] = {"image": out["image"]}
-        if "mask" in targets:
-            result["mask"] = out["mask"]
-        if "bboxes" in targets:
-            kept = [int(i) for i in out["bbox_ids"]]
-            result["bboxes"] = np.asarray(out["bboxes"], dtype=np.float64).reshape(-1, 4).tolist()
-            labels = targets.get("bbox_labels")
-            if labels is not None:
-                result["bbox_labels"] = [labels[i] for i in kept]
-            if len(kept) < n_boxes:
-                dropped = sorted(set(range(n_boxes)) - set(kept))
-                ops.append(Operation("bboxes_dropped", {"dropped": dropped}))
-        if "keypoints" in targets:
-            result["keypoints"] = np.asarray(out["keypoints"])[:, :2].astype(float).tolist()
-        return result, ops
+        return targets, out
 
     def _state_for(self, compose: A.Compose) -> SampleRandomState:
         state = self._states.get(id(compose))
@@ -148,10 +150,6 @@ class ImagePipeline:
             compose.set_random_state(state.generator, state.py_random)
             self._states[id(compose)] = state
         return state
-
-    def __call__(self, payload: Any, seed: int) -> Any:
-        """The variant alone (for a Dataset's ``__getitem__``)."""
-        return self.apply(payload, seed)[0]
 
     def check(self, source: Any, candidate: Any) -> str | None:
         """A rule the variant broke, in words: its image changed shape or type, a box left the
@@ -229,6 +227,26 @@ class ImagePipeline:
     def __repr__(self) -> str:
         names = ", ".join(type(t).__name__ for t in self._transform_list())
         return f"ImagePipeline({self.name or 'custom'}: {names})"
+
+
+def _payload(targets: dict[str, Any], out: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+    """The variant as a payload mapping shaped like the source, and the boxes that were lost."""
+    result: dict[str, Any] = {"image": out["image"]}
+    if "mask" in targets:
+        result["mask"] = out["mask"]
+    dropped: list[int] = []
+    if "bboxes" in targets:
+        n_boxes = len(targets["bboxes"])
+        kept = [int(i) for i in out["bbox_ids"]]
+        result["bboxes"] = np.asarray(out["bboxes"], dtype=np.float64).reshape(-1, 4).tolist()
+        labels = targets.get("bbox_labels")
+        if labels is not None:
+            result["bbox_labels"] = [labels[i] for i in kept]
+        if len(kept) < n_boxes:
+            dropped = sorted(set(range(n_boxes)) - set(kept))
+    if "keypoints" in targets:
+        result["keypoints"] = np.asarray(out["keypoints"])[:, :2].astype(float).tolist()
+    return result, dropped
 
 
 def _plain(value: Any) -> Any:

@@ -21,19 +21,31 @@ def operations(applied: list[tuple[str, dict[str, Any]]]) -> list[Operation]:
     """
     ops = []
     for name, params in applied:
-        clean = {k: _plain(v) for k, v in params.items() if k not in _DROP}
+        clean = {
+            k: v if type(v) in _PLAIN else _plain(v) for k, v in params.items() if k not in _DROP
+        }
         matrix = params.get("matrix")
         if matrix is not None:
-            m = np.asarray(matrix, dtype=np.float64)
-            angle = params.get("rotate", math.degrees(math.atan2(m[0, 1], m[0, 0])))
-            clean["angle"] = round(float(angle), 4)
-            clean.setdefault("scale", round(math.hypot(m[0, 0], m[0, 1]), 4))
+            angle = params.get("rotate")
+            if angle is None:
+                angle = math.degrees(math.atan2(float(matrix[0, 1]), float(matrix[0, 0])))
+            clean["angle"] = float(angle)
+            if "scale" not in clean:
+                clean["scale"] = math.hypot(float(matrix[0, 0]), float(matrix[0, 1]))
         ops.append(Operation(name, clean))
     return ops
 
 
+_PLAIN = {float, int, str, bool, type(None)}
+
+
 def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t is dict:
+        return {str(k): v if type(v) in _PLAIN else _plain(v) for k, v in value.items()}
+    if t is np.ndarray:
         return value.tolist()
     if isinstance(value, np.floating):
         return float(value)

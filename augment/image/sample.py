@@ -33,6 +33,8 @@ def check_image(image: Any, what: str = "image") -> np.ndarray:
 
 def as_targets(payload: Any) -> dict[str, Any]:
     """The payload as a checked dict of targets (image always present)."""
+    if _plain_uint8_image(payload):  # the common case, checked in a few attribute reads
+        return {"image": payload}
     if isinstance(payload, np.ndarray) or payload is None:
         return {"image": check_image(payload)}
     if not isinstance(payload, Mapping):
@@ -80,6 +82,12 @@ def as_targets(payload: Any) -> dict[str, Any]:
     if payload.get("keypoints") is not None:
         targets["keypoints"] = _points(payload["keypoints"], 2, "keypoints")
     return targets
+
+
+def _plain_uint8_image(x: Any) -> bool:
+    if type(x) is not np.ndarray or x.dtype.char != "B" or not x.size:
+        return False
+    return x.ndim == 2 or (x.ndim == 3 and x.shape[2] in (1, 3, 4))
 
 
 def _points(value: Any, width: int, name: str) -> np.ndarray:

@@ -15,33 +15,44 @@ import random
 
 import numpy as np
 
-_ZEROS4 = np.zeros(4, dtype=np.uint64)
-
 
 class NumpyBackedRandom(random.Random):
-    """A ``random.Random`` whose draws come from a numpy ``Generator`` (so one seed drives both)."""
+    """A ``random.Random`` whose draws come from a numpy ``Generator`` (so one seed drives both).
+
+    Floats are drawn 16 at a time and handed out in order (albumentations asks for a few per
+    transform, and one call into numpy costs more than the draw); ``clear`` drops the unused ones
+    when the generator is re-keyed.
+    """
 
     def __init__(self, generator: np.random.Generator) -> None:
         self._generator = generator
+        self._floats: list[float] = []
         super().__init__()
 
     def seed(self, a: object = None, version: int = 2) -> None:  # state lives in the generator
         pass
 
+    def clear(self) -> None:
+        self._floats.clear()
+
     def __reduce__(self) -> tuple:  # copies and pickles share nothing with the original
         return (type(self), (copy.deepcopy(self._generator),))
 
     def random(self) -> float:
-        return float(self._generator.random())
+        if not self._floats:
+            self._floats = self._generator.random(16).tolist()
+            self._floats.reverse()
+        return self._floats.pop()
 
     def getrandbits(self, k: int) -> int:
         if k <= 0:
             return 0
-        words = self._generator.integers(0, 2**32, size=(k + 31) // 32, dtype=np.uint64)
-        value = 0
-        for w in words:
-            value = (value << 32) | int(w)
-        return value >> (32 * len(words) - k)
+        raw = self._generator.bit_generator.random_raw
+        value, bits = 0, 0
+        while bits < k:
+            value = (value << 64) | int(raw())
+            bits += 64
+        return value >> (bits - k)
 
 
 class SampleRandomState:
@@ -51,20 +62,21 @@ class SampleRandomState:
         self.bit_generator = np.random.Philox(key=0)
         self.generator = np.random.Generator(self.bit_generator)
         self.py_random = NumpyBackedRandom(self.generator)
+        self._state = {
+            "bit_generator": "Philox",
+            "state": {"counter": np.zeros(4, dtype=np.uint64), "key": np.zeros(2, dtype=np.uint64)},
+            "buffer": np.zeros(4, dtype=np.uint64),
+            "buffer_pos": 4,
+            "has_uint32": 0,
+            "uinteger": 0,
+        }
 
     def reset(self, seed: int) -> None:
         """Key the generator with ``seed`` and rewind it: the draws that follow depend on the
         seed alone."""
         seed = int(seed)
-        self.bit_generator.state = {
-            "bit_generator": "Philox",
-            "state": {
-                "counter": _ZEROS4.copy(),
-                "key": np.array([seed & 0xFFFFFFFFFFFFFFFF, seed >> 64 & 0xFFFFFFFFFFFFFFFF],
-                                dtype=np.uint64),
-            },
-            "buffer": _ZEROS4.copy(),
-            "buffer_pos": 4,
-            "has_uint32": 0,
-            "uinteger": 0,
-        }
+        state = self._state
+        state["state"]["key"][0] = seed & 0xFFFFFFFFFFFFFFFF
+        state["state"]["key"][1] = (seed >> 64) & 0xFFFFFFFFFFFFFFFF
+        self.bit_generator.state = state  # copied in: counter, buffer and key start afresh
+        self.py_random.clear()
