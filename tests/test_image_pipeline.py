@@ -219,6 +219,17 @@ def test_serialized_pipeline_behaves_the_same(tmp_path, xrays, suffix):
         assert [o.to_dict() for o in ops_a] == [o.to_dict() for o in ops_b]
 
 
+def test_pipelines_compose(xrays):
+    extra = ImagePipeline([A.GaussNoise(std_range=(0.05, 0.05), p=1.0)], name="noise")
+    both = ImagePipeline.from_preset("xray") + extra
+    assert both.name == "xray+noise"
+    assert [type(t).__name__ for t in both.transforms][-1] == "GaussNoise"
+    out, ops = both.apply(xrays[0], 3)
+    assert ops[-1].name == "GaussNoise" and out.shape == xrays[0].shape
+    again = ImagePipeline.from_dict(json.loads(json.dumps(both.to_dict())))
+    assert np.array_equal(again.apply(xrays[0], 3)[0], out)
+
+
 # ---------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("payload", "error", "message"),

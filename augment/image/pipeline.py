@@ -64,6 +64,12 @@ class ImagePipeline:
 
         return cls(build(preset, **overrides), name=preset)
 
+    def __add__(self, other: ImagePipeline | Sequence[A.BasicTransform]) -> ImagePipeline:
+        """A pipeline that runs this one's transforms, then ``other``'s."""
+        more = other._transform_list() if isinstance(other, ImagePipeline) else list(other)
+        name = "+".join(n for n in (self.name, getattr(other, "name", "")) if n)
+        return ImagePipeline(self._transform_list() + more, name=name)
+
     def _transform_list(self) -> list[A.BasicTransform]:
         ts = self.transforms
         return list(ts.transforms) if isinstance(ts, A.BaseCompose) else list(ts)
