@@ -9,11 +9,26 @@ TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= all,dev
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean text-system
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# Debian packages the text pipelines use: WordNet 3.0 (synonyms) and Apertium English-Spanish
+# (back-translation). Idempotent; skipped with a note where apt-get is missing or we are not
+# root (the tests that need them then skip and say why).
+TEXT_DEBS := wordnet-base apertium apertium-eng-spa
+text-system:
+	@if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "apt-get not found: install $(TEXT_DEBS) by hand; WordNet/Apertium tests will skip"; \
+	elif dpkg -s $(TEXT_DEBS) >/dev/null 2>&1; then \
+		echo "text system packages present: $(TEXT_DEBS)"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "not root: run 'sudo apt-get install -y $(TEXT_DEBS)'; WordNet/Apertium tests will skip"; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEXT_DEBS); \
+	fi
+
+$(STAMP): pyproject.toml Makefile | text-system
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
@@ -31,6 +46,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/filter_throughput.py
+	$(PY) benchmarks/text_ops_throughput.py
 	$(PY) benchmarks/image_throughput.py
 
 clean:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from augment.candidate import Candidate, sample_seed
 from augment.pipeline import Pipeline
+from augment.targeting import plan_counts
 from fidelity.filter import FidelityFilter
 from fidelity.progress import progress
 from fidelity.verdict import Verdict
@@ -81,16 +82,17 @@ class Augmenter:
     """Makes ``n_variants`` candidates per source with ``pipeline`` and judges each with
     ``fidelity_filter``.
 
-    ``n_variants`` may be an int (same for every row) or a mapping from source id to count (a
-    targeting plan). Seeds are derived from ``random_state``, the source id and the variant index,
-    so a run is reproducible in any process and in any order.
+    ``n_variants`` may be an int (same for every row), a mapping from source id to count, or a
+    plan DataFrame from :mod:`augment.targeting` (columns ``source_id``, ``n_variants``). Seeds
+    are derived from ``random_state``, the source id and the variant index, so a run is
+    reproducible in any process and in any order.
     """
 
     def __init__(
         self,
         pipeline: Pipeline,
         fidelity_filter: FidelityFilter | None = None,
-        n_variants: int | Mapping[Any, int] = 4,
+        n_variants: int | Mapping[Any, int] | pd.DataFrame = 4,
         random_state: int = 0,
         show_progress: bool | None = None,
     ) -> None:
@@ -101,13 +103,15 @@ class Augmenter:
         self.show_progress = show_progress
 
     def _count(self, source_id: Any) -> int:
-        if isinstance(self.n_variants, Mapping):
-            return int(self.n_variants.get(source_id, 0))
-        return int(self.n_variants)
+        counts = self._counts
+        if isinstance(counts, dict):
+            return counts.get(source_id, 0)
+        return counts
 
     def generate(self, sources: Iterable[Source]) -> tuple[list[Candidate], list[dict[str, Any]]]:
         """Candidates for every source, plus one error record per variant whose pipeline failed."""
         sources = list(sources)
+        self._counts = plan_counts(self.n_variants)
         candidates: list[Candidate] = []
         errors: list[dict[str, Any]] = []
         total = sum(self._count(s.id) for s in sources)
@@ -119,8 +123,12 @@ class Augmenter:
                         payload, ops = self.pipeline.apply(src.payload, seed)
                     except Exception as exc:  # a failing row is recorded, the job goes on
                         errors.append(
-                            {"source_id": src.id, "variant": v, "seed": seed,
-                             "error": f"{type(exc).__name__}: {exc}"}
+                            {
+                                "source_id": src.id,
+                                "variant": v,
+                                "seed": seed,
+                                "error": f"{type(exc).__name__}: {exc}",
+                            }
                         )
                         log.warning("source %r variant %d failed: %s", src.id, v, exc)
                     else:
@@ -142,11 +150,17 @@ class Augmenter:
         if not pending:
             return
         flt = self.fidelity_filter or FidelityFilter()
-        verdicts = flt.judge([by_id[c.source_id].payload for c in pending], [c.payload for c in pending])
+        verdicts = flt.judge(
+            [by_id[c.source_id].payload for c in pending],
+            [c.payload for c in pending],
+            [c.candidate_id for c in pending],
+        )
         for c, v in zip(pending, verdicts):
             c.verdict = v
 
-    def run(self, sources: Iterable[Source] | Sequence[Any], labels: Sequence[Any] | None = None) -> AugmentResult:
+    def run(
+        self, sources: Iterable[Source] | Sequence[Any], labels: Sequence[Any] | None = None
+    ) -> AugmentResult:
         """Generate and judge. ``sources`` are :class:`Source` objects or bare payloads (their
         position is then their id)."""
         srcs = as_sources(sources, labels)

@@ -5,8 +5,10 @@ from fidelity.band import Band
 from fidelity.calibrate import Calibration, calibrate
 from fidelity.encoders.base import EmbeddingCache, Encoder
 from fidelity.encoders.image import ImageEncoder
+from fidelity.encoders.tabular import TabularEncoder
 from fidelity.encoders.text import TextEncoder
 from fidelity.filter import FidelityFilter
+from fidelity.segment_filter import SegmentFilter
 from fidelity.verdict import Reason, Verdict
 
 __all__ = [
@@ -17,6 +19,8 @@ __all__ = [
     "FidelityFilter",
     "ImageEncoder",
     "Reason",
+    "SegmentFilter",
+    "TabularEncoder",
     "TextEncoder",
     "Verdict",
     "calibrate",

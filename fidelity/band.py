@@ -33,7 +33,9 @@ class Band:
         """The verdict for one similarity."""
         s = float(similarity)
         if s < self.min_similarity:
-            return Verdict(s, False, Reason.DRIFT, f"similarity {s:.3f} < {self.min_similarity:.3f}")
+            return Verdict(
+                s, False, Reason.DRIFT, f"similarity {s:.3f} < {self.min_similarity:.3f}"
+            )
         if s > self.max_similarity:
             return Verdict(
                 s, False, Reason.NEAR_DUPLICATE, f"similarity {s:.3f} > {self.max_similarity:.3f}"

@@ -10,7 +10,8 @@ Method (see docs/calibration.md):
 The lower bound is the ``(1 - keep)`` quantile of ``safe`` (it keeps a share ``keep`` of the safe
 variants), raised to the ``reject`` quantile of the other-source pairs when that is higher, so that
 at most ``1 - reject`` of unrelated pairs would pass. The upper bound is the ``upper_quantile`` of
-``safe``: the closest variants are treated as near-copies that add nothing.
+``safe`` (default 1.0: the closest known-safe variant): a candidate closer to its source than every
+variant judged useful is treated as a near-copy that adds nothing.
 
 Assumptions: the safe variants are representative of what the pipeline should produce; other
 sources, even of the same label, do not share the source's meaning; the encoder is the one the
@@ -86,10 +87,21 @@ class Calibration:
             ("other sources, other label", self.other_label, "tab:red"),
         ):
             if len(x):
-                ax.hist(x, bins=bins, alpha=0.5, density=True, label=f"{name} (n={len(x)})",
-                        color=colour)
-        ax.axvspan(self.band.min_similarity, self.band.max_similarity, color="tab:blue", alpha=0.08,
-                   label=f"band [{self.band.min_similarity:.2f}, {self.band.max_similarity:.2f}]")
+                ax.hist(
+                    x,
+                    bins=bins,
+                    alpha=0.5,
+                    density=True,
+                    label=f"{name} (n={len(x)})",
+                    color=colour,
+                )
+        ax.axvspan(
+            self.band.min_similarity,
+            self.band.max_similarity,
+            color="tab:blue",
+            alpha=0.08,
+            label=f"band [{self.band.min_similarity:.2f}, {self.band.max_similarity:.2f}]",
+        )
         ax.set_xlabel("cosine similarity to the source")
         ax.set_ylabel("density")
         ax.legend(fontsize=8, loc="upper left")
@@ -108,7 +120,7 @@ def calibrate(
     encoder: Encoder | None = None,
     keep: float = 0.95,
     reject: float = 0.95,
-    upper_quantile: float = 0.99,
+    upper_quantile: float = 1.0,
     max_other_pairs: int = 5_000,
     random_state: int = 0,
 ) -> Calibration:
@@ -161,7 +173,7 @@ def calibrate(
             f"{low:.3f}): the encoder cannot separate them; upper bound set to 1.0"
         )
         high = 1.0
-    band = Band(round(low, 4), round(min(high, 1.0), 4))
+    band = Band(low, min(high, 1.0))
     return Calibration(band, safe, same, other, notes)
 
 

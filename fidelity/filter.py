@@ -72,25 +72,36 @@ class FidelityFilter:
         """Cosine similarity per pair; NaN where a pair cannot be scored."""
         return np.array([v.similarity for v in self.judge(sources, candidates)], dtype=np.float64)
 
-    def judge(self, sources: Sequence[Any], candidates: Sequence[Any]) -> list[Verdict]:
-        """One :class:`Verdict` per (source, candidate) pair, in input order."""
+    def judge(
+        self,
+        sources: Sequence[Any],
+        candidates: Sequence[Any],
+        row_names: Sequence[Any] | None = None,
+    ) -> list[Verdict]:
+        """One :class:`Verdict` per (source, candidate) pair, in input order.
+
+        Details name a pair as ``row <i>`` (its position), or by ``row_names[i]`` when given
+        (e.g. candidate ids or a frame's index labels)."""
         sources, candidates = _as_list(sources, "sources"), _as_list(candidates, "candidates")
         if len(sources) != len(candidates):
             raise ValueError(
                 f"sources and candidates differ in length ({len(sources)} vs {len(candidates)}): "
                 "pass one source per candidate (repeat a source for each of its candidates)"
             )
+        if row_names is not None and len(row_names) != len(sources):
+            raise ValueError(f"{len(row_names)} row names for {len(sources)} pairs")
         band = self.band
         verdicts: list[Verdict | None] = [None] * len(sources)
         to_score: list[int] = []
         for i, (s, c) in enumerate(zip(sources, candidates)):
+            name = f"row {i}" if row_names is None else f"row {row_names[i]!r}"
             problem = self._problem(s)
             if problem is not None:
-                verdicts[i] = Verdict.invalid(f"row {i}: source {problem}")
+                verdicts[i] = Verdict.invalid(f"{name}: source {problem}")
                 continue
             problem = self._problem(c)
             if problem is not None:
-                verdicts[i] = Verdict.invalid(f"row {i}: candidate {problem}")
+                verdicts[i] = Verdict.invalid(f"{name}: candidate {problem}")
                 continue
             if identical(s, c):
                 verdicts[i] = Verdict(1.0, False, Reason.NEAR_DUPLICATE, "identical to its source")
@@ -134,7 +145,11 @@ class FidelityFilter:
             log.warning(
                 "%d pair(s) exceed the model window of %d tokens and were scored on their first "
                 "%d tokens (rows %s%s)",
-                len(notes), max_tokens, max_tokens, shown, ", ..." if len(notes) > 10 else "",
+                len(notes),
+                max_tokens,
+                max_tokens,
+                shown,
+                ", ..." if len(notes) > 10 else "",
             )
         return notes
 
@@ -150,17 +165,13 @@ class FidelityFilter:
         for col in (source, candidate):
             if col not in df.columns:
                 raise KeyError(f"column {col!r} not in the frame (columns: {list(df.columns)})")
-        verdicts = self.judge(df[source].tolist(), df[candidate].tolist())
+        names = None if isinstance(df.index, pd.RangeIndex) else list(df.index)
+        verdicts = self.judge(df[source].tolist(), df[candidate].tolist(), names)
         out = df.copy()
         out["similarity"] = [v.similarity for v in verdicts]
         out["accepted"] = [v.accepted for v in verdicts]
         out["reason"] = [v.reason.value for v in verdicts]
         out["detail"] = [v.detail for v in verdicts]
-        if not isinstance(df.index, pd.RangeIndex):  # name rows by the frame's own index
-            labels = list(df.index)
-            out["detail"] = [
-                d.replace(f"row {i}:", f"row {labels[i]!r}:", 1) for i, d in enumerate(out.detail)
-            ]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,12 +193,18 @@ class FidelityFilter:
                 from fidelity.encoders.text import TextEncoder
 
                 encoder = TextEncoder(**enc)
+            elif kind == "tabular":
+                from fidelity.encoders.tabular import TabularEncoder
+
+                encoder = TabularEncoder.from_dict(enc)
             elif kind == "image":
                 from fidelity.encoders.image import ImageEncoder
 
                 encoder = ImageEncoder(**enc)
             else:
-                raise ValueError(f"unknown encoder type {kind!r} (known: 'text', 'image')")
+                raise ValueError(
+                    f"unknown encoder type {kind!r} (known: 'text', 'tabular', 'image')"
+                )
         return cls(encoder, d["min_similarity"], d["max_similarity"])
 
 

@@ -24,11 +24,14 @@ REASON_COLOURS = {
 def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     """Count, share and median similarity per reason."""
     df = pd.DataFrame(
-        {"reason": [v.reason.value for v in verdicts], "similarity": [v.similarity for v in verdicts]}
+        {
+            "reason": [v.reason.value for v in verdicts],
+            "similarity": [v.similarity for v in verdicts],
+        }
     )
     if df.empty:
         return pd.DataFrame(columns=["reason", "count", "share", "median_similarity"])
-    g = df.groupby("reason")["similarity"].agg(["count", "median"]).reset_index()
+    g = df.groupby("reason")["similarity"].agg(["size", "median"]).reset_index()
     g.columns = ["reason", "count", "median_similarity"]
     g["share"] = (g["count"] / len(df)).round(3)
     g["median_similarity"] = g["median_similarity"].round(3)
@@ -44,29 +47,73 @@ def similarity_histogram(
     title: str = "Similarity of candidates to their source",
 ) -> Path:
     """A PNG histogram of similarities, stacked by reason, with the band shaded."""
+    return histogram_by_reason(
+        [v.similarity for v in verdicts], [v.reason.value for v in verdicts], path, band, title
+    )
+
+
+def histogram_by_reason(
+    similarities: Sequence[float],
+    reasons: Sequence[str],
+    path: str | Path,
+    band: Band | None = None,
+    title: str = "Similarity of candidates to their source",
+) -> Path:
+    """The same plot from plain columns (e.g. a job's output tables)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    sims = np.asarray(similarities, dtype=float)
+    reasons = np.asarray(reasons, dtype=object)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     bins = np.linspace(-0.2, 1.0, 49)
     stacks, labels, colours = [], [], []
     for reason, colour in REASON_COLOURS.items():
-        sims = [v.similarity for v in verdicts if v.reason.value == reason and np.isfinite(v.similarity)]
-        if sims:
-            stacks.append(np.clip(sims, bins[0], bins[-1]))
-            labels.append(f"{reason} ({len(sims)})")
+        x = sims[(reasons == reason) & np.isfinite(sims)]
+        if len(x):
+            stacks.append(np.clip(x, bins[0], bins[-1]))
+            labels.append(f"{reason} ({len(x)})")
             colours.append(colour)
     if stacks:
         ax.hist(stacks, bins=bins, stacked=True, label=labels, color=colours)
     if band is not None:
-        ax.axvspan(band.min_similarity, band.max_similarity, color="tab:blue", alpha=0.08,
-                   label=f"band [{band.min_similarity:.2f}, {band.max_similarity:.2f}]")
+        ax.axvspan(
+            band.min_similarity,
+            band.max_similarity,
+            color="tab:blue",
+            alpha=0.08,
+            label=f"band [{band.min_similarity:.2f}, {band.max_similarity:.2f}]",
+        )
     ax.set_xlabel("cosine similarity to the source")
     ax.set_ylabel("candidates")
     ax.set_title(title)
     ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def accept_rate_plot(table: pd.DataFrame, path: str | Path) -> Path:
+    """Horizontal bars of accept rate per operation chain (``op_chain``, ``candidates``,
+    ``accept_rate`` columns), as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table.sort_values("candidates").tail(20)
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(t) + 1.2))
+    ax.barh(t["op_chain"].astype(str), t["accept_rate"], color="tab:green")
+    for y, (rate, n) in enumerate(zip(t["accept_rate"], t["candidates"])):
+        ax.text(min(rate + 0.01, 0.9), y, f"{rate:.0%} of {n}", va="center", fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("accept rate")
+    ax.set_title("Accept rate per operation chain")
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,9 @@ import numpy as np
 def text_problem(item: Any) -> str | None:
     """What makes ``item`` unusable as text, in words, or None when it is fine."""
     if item is None:
-        return "is None"
+        return "is missing (None)"
     if isinstance(item, float) and math.isnan(item):
-        return "is NaN"
+        return "is missing (NaN)"
     if not isinstance(item, str):
         return f"is {type(item).__name__}, not text"
     if not item.strip():

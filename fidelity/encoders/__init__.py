@@ -2,6 +2,14 @@
 
 from fidelity.encoders.base import EmbeddingCache, Encoder, EncoderStats
 from fidelity.encoders.image import ImageEncoder
+from fidelity.encoders.tabular import TabularEncoder
 from fidelity.encoders.text import TextEncoder
 
-__all__ = ["EmbeddingCache", "Encoder", "EncoderStats", "ImageEncoder", "TextEncoder"]
+__all__ = [
+    "EmbeddingCache",
+    "Encoder",
+    "EncoderStats",
+    "ImageEncoder",
+    "TabularEncoder",
+    "TextEncoder",
+]

@@ -24,7 +24,7 @@ class Encoder(Protocol):
 
 @dataclass
 class EncoderStats:
-    """Counters that show what the cache saved: items asked for, served from cache, sent to the model."""
+    """What the cache saved: items asked for, served from the cache, sent to the model."""
 
     requested: int = 0
     cache_hits: int = 0

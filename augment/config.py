@@ -1,0 +1,157 @@
+"""The validated configuration of an `augment run` job (YAML or JSON on disk)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputConfig(_Strict):
+    """Where the rows come from. ``format`` is inferred from the path when left out."""
+
+    path: Path
+    format: Literal["csv", "jsonl", "parquet", "images", "npz"] | None = None
+    payload_column: str = Field("text", description="text column (csv/jsonl/parquet)")
+    label_column: str | None = "label"
+    id_column: str | None = Field(None, description="row ids; default: the row number")
+    npz_images_key: str = "train_images"
+    npz_labels_key: str | None = "train_labels"
+    limit: int | None = Field(None, ge=1, description="only the first N rows")
+
+    def resolved_format(self) -> str:
+        if self.format:
+            return self.format
+        if self.path.is_dir():
+            return "images"
+        suffix = self.path.suffix.lower()
+        known = {
+            ".csv": "csv",
+            ".tsv": "csv",
+            ".jsonl": "jsonl",
+            ".json": "jsonl",
+            ".parquet": "parquet",
+            ".npz": "npz",
+        }
+        if suffix not in known:
+            raise ValueError(
+                f"input.path {self.path}: cannot tell the format from {suffix!r}; set input.format"
+            )
+        return known[suffix]
+
+
+class PipelineConfig(_Strict):
+    """A preset by name (with options), or a full pipeline spec as written by ``to_dict``."""
+
+    preset: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    spec: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PipelineConfig:
+        if (self.preset is None) == (self.spec is None):
+            raise ValueError("give exactly one of pipeline.preset or pipeline.spec")
+        return self
+
+
+class BalanceConfig(_Strict):
+    budget: int = Field(ge=0)
+    target_share: dict[str, float] | None = None
+    max_per_row: int | None = Field(None, ge=0)
+
+
+class TargetingConfig(_Strict):
+    """How many variants per row: the same for all, a plan file (CSV with ``source_id`` and
+    ``n_variants``), or a class-balance plan over the label column."""
+
+    n_variants: int | None = Field(None, ge=0)
+    plan: Path | None = None
+    balance: BalanceConfig | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TargetingConfig:
+        given = [x for x in (self.n_variants, self.plan, self.balance) if x is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of targeting.n_variants, targeting.plan, targeting.balance"
+            )
+        return self
+
+
+class FilterConfig(_Strict):
+    min_similarity: float = Field(0.7, ge=-1, le=1)
+    max_similarity: float = Field(0.98, ge=-1, le=1)
+    model: str | None = Field(None, description="text: a sentence-transformers id or path")
+    device: str | None = None
+    batch_size: int = Field(64, ge=1)
+
+
+class RunConfig(_Strict):
+    """One `augment run` job."""
+
+    input: InputConfig
+    modality: Literal["text", "image"] = "text"
+    pipeline: PipelineConfig
+    targeting: TargetingConfig = Field(default_factory=lambda: TargetingConfig(n_variants=4))
+    filter: FilterConfig = Field(default_factory=FilterConfig)
+    seed: int = 0
+    output: Path
+    shard_rows: int = Field(1000, ge=1, description="rows per resumable unit of work")
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        """Read and validate a YAML/JSON config; relative paths are taken from its folder.
+        Errors name the key and the problem."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+        return cls.from_dict(raw, base=path.parent)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], base: Path | None = None) -> RunConfig:
+        try:
+            cfg = cls.model_validate(raw)
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+                lines.append(f"  {key}: {err['msg']}")
+            raise ConfigError("invalid config:\n" + "\n".join(lines)) from None
+        if base is not None:
+            cfg = cfg.resolved(base)
+        return cfg
+
+    def resolved(self, base: Path) -> RunConfig:
+        def fix(p: Path | None) -> Path | None:
+            return p if p is None or p.is_absolute() else (base / p)
+
+        data = self.model_copy(deep=True)
+        data.input.path = fix(data.input.path)
+        data.output = fix(data.output)
+        data.targeting.plan = fix(data.targeting.plan)
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def job_key(self) -> dict[str, Any]:
+        """What must match for a rerun to resume (everything but the output folder)."""
+        d = self.to_dict()
+        d.pop("output")
+        return d
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the key."""

@@ -1,0 +1,1 @@
+"""Execution engines for `augment run`: local (in process) and Ray Data."""

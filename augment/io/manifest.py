@@ -1,0 +1,97 @@
+"""The manifest of a job's output folder: config, versions, models, seed, and which shards are
+done with their counts. It is rewritten atomically after every shard, so a killed job resumes
+from it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from augment._version import __version__
+from augment.config import RunConfig
+from augment.io.atomic import atomic_write_json
+
+MANIFEST = "manifest.json"
+TRACKED_PACKAGES = (
+    "torch",
+    "sentence-transformers",
+    "albumentations",
+    "nlpaug",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "ray",
+)
+
+
+def versions() -> dict[str, str]:
+    out = {"augment-fidelity": __version__, "python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def config_hash(cfg: RunConfig) -> str:
+    blob = json.dumps(cfg.job_key(), sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class ResumeError(RuntimeError):
+    """The output folder holds a different job."""
+
+
+@dataclass
+class Manifest:
+    path: Path
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, cfg: RunConfig, restart: bool = False) -> Manifest:
+        """The manifest of ``cfg.output``: the existing one when it is the same job (resume),
+        a fresh one otherwise; a different job in the folder is an error naming what differs."""
+        path = cfg.output / MANIFEST
+        if path.is_file() and not restart:
+            data = json.loads(path.read_text())
+            if data.get("config_hash") != config_hash(cfg):
+                old = data.get("config", {})
+                new = cfg.to_dict()
+                diff = sorted(
+                    k for k in set(old) | set(new) if k != "output" and old.get(k) != new.get(k)
+                )
+                raise ResumeError(
+                    f"{cfg.output} holds the output of a different job (differs in: "
+                    f"{', '.join(diff) or 'config'}); use another output folder or --restart"
+                )
+            return cls(path, data)
+        data = {
+            "config": cfg.to_dict(),
+            "config_hash": config_hash(cfg),
+            "seed": cfg.seed,
+            "versions": versions(),
+            "status": "running",
+            "shards": {},
+        }
+        return cls(path, data)
+
+    @property
+    def done(self) -> set[int]:
+        return {int(k) for k in self.data["shards"]}
+
+    def mark(self, shard: int, counts: dict[str, int]) -> None:
+        self.data["shards"][str(shard)] = counts
+        self.save()
+
+    def save(self) -> None:
+        atomic_write_json(self.path, self.data)
+
+    def totals(self) -> dict[str, int]:
+        keys = ("rows", "candidates", "accepted", "rejected", "errors")
+        return {k: sum(int(s.get(k, 0)) for s in self.data["shards"].values()) for k in keys}

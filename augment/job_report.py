@@ -1,0 +1,103 @@
+"""The report of a finished `augment run`: Markdown with PNG plots."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from augment.config import RunConfig
+from augment.io.atomic import atomic_write_text
+from fidelity.band import Band
+from fidelity.report import accept_rate_plot, histogram_by_reason
+
+
+def _chain(ops_json: str) -> str:
+    ops = json.loads(ops_json) if ops_json else []
+    return " > ".join(o["name"] for o in ops) or "(none)"
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+    for row in df.itertuples(index=False):
+        cells = [str(x).replace("|", "\\|").replace("\n", " ") for x in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
+    out = cfg.output
+    cols = ["candidate_id", "source_id", "payload", "similarity", "reason", "detail", "operations"]
+    acc = pd.read_parquet(out / "accepted.parquet", columns=cols)
+    rej = pd.read_parquet(out / "rejected.parquet", columns=cols)
+    both = pd.concat([acc, rej], ignore_index=True)
+    band = Band(cfg.filter.min_similarity, cfg.filter.max_similarity)
+    histogram_by_reason(
+        both.similarity.fillna(float("nan")), both.reason, out / "similarity.png", band
+    )
+    both["op_chain"] = both.operations.map(_chain)
+    both["accepted"] = both.reason == "accepted"
+    per_op = both.groupby("op_chain")["accepted"].agg(["count", "sum"]).reset_index()
+    per_op.columns = ["op_chain", "candidates", "accepted"]
+    per_op["accept_rate"] = (per_op.accepted / per_op.candidates).round(3)
+    if len(per_op):
+        accept_rate_plot(per_op, out / "accept_rate.png")
+    reasons = both.reason.value_counts().rename_axis("reason").reset_index(name="count")
+    counts = manifest.get("counts", {})
+    parts = [
+        f"# augment run: {out.name}",
+        "",
+        f"Input `{cfg.input.path}` ({counts.get('rows', '?')} rows), modality {cfg.modality}, "
+        f"pipeline `{cfg.pipeline.preset or 'spec'}`, seed {cfg.seed}, band "
+        f"[{band.min_similarity}, {band.max_similarity}].",
+        "",
+        "| rows | candidates | accepted | rejected | errors |",
+        "|---|---|---|---|---|",
+        "| {rows} | {candidates} | {accepted} | {rejected} | {errors} |".format(
+            **{
+                k: counts.get(k, 0)
+                for k in ("rows", "candidates", "accepted", "rejected", "errors")
+            }
+        ),
+        "",
+        "## Verdicts",
+        "",
+        _md_table(reasons),
+        "",
+        "![similarity histogram](similarity.png)",
+        "",
+        "## Accept rate per operation",
+        "",
+        _md_table(per_op.sort_values("candidates", ascending=False)),
+        "",
+        "![accept rate](accept_rate.png)" if len(per_op) else "",
+        "",
+        "## Examples",
+        "",
+    ]
+    for reason in ("accepted", "drift", "near_duplicate", "constraint", "invalid"):
+        ex = both[both.reason == reason].head(5)
+        if ex.empty:
+            continue
+        parts.append(f"### {reason}")
+        parts.append("")
+        if cfg.modality == "image":
+            parts += [
+                f"![{r.candidate_id} ({r.similarity:.3f})]({r.payload})" for r in ex.itertuples()
+            ]
+        else:
+            show = ex[["source_id", "payload", "similarity", "detail"]].copy()
+            show["similarity"] = show.similarity.round(3)
+            parts.append(_md_table(show))
+        parts.append("")
+    parts += [
+        "## Versions",
+        "",
+        "```json",
+        json.dumps(manifest.get("versions", {}), indent=2),
+        "```",
+        "",
+    ]
+    atomic_write_text(out / "report.md", "\n".join(parts))
