@@ -180,3 +180,11 @@ def test_gpu_matches_cpu(xrays):
     gpu = ImageEncoder(device="cuda").encode(x)  # fp16 on the GPU
     assert np.allclose(cpu, gpu, atol=2e-2)
     assert np.allclose(np.einsum("ij,ij->i", cpu, gpu), 1.0, atol=1e-3)
+
+
+def test_augmenter_without_a_filter_uses_the_image_default(xrays):
+    images, labels = xrays
+    res = Augmenter(ImagePipeline.from_preset("xray"), n_variants=2, random_state=1).run(
+        list(images[:4]), list(labels[:4]))
+    assert not any(c.verdict.reason == Reason.INVALID for c in res.candidates)
+    assert sum(c.accepted for c in res.candidates) >= 4
