@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_NAME = "efficientnet-lite0"
 
 #: A band measured with the default encoder on 60 PneumoniaMNIST X-rays
-#: (benchmarks/image_band.py, docs/image.md): variants from the "xray" preset score 0.91 against
-#: their source (median; 90% fall inside the band), a 170-degree rotation 0.61 (97% below the
+#: (benchmarks/image_band.py, docs/image.md): variants from the "xray" preset score against
+#: their source (median 0.89; 92% fall inside the band), a 170-degree rotation 0.61 (97% below the
 #: band), other X-rays 0.58 (98% below), a blanked image at most 0.24. Calibrate on your own data
 #: with :func:`fidelity.calibrate` where you can.
 RECOMMENDED_BAND = Band(0.75, 0.99)
