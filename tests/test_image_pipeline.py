@@ -288,6 +288,8 @@ def test_draws_follow_the_configured_distributions(xrays):
     assert abs(np.mean(fired["Affine"]) - 0.8) < 0.06
     assert abs(np.mean(fired["RandomBrightnessContrast"]) - 0.8) < 0.06
     assert abs(np.mean(fired["RandomGamma"]) - 0.48) < 0.07
+    # transforms fire independently (one seed per transform would make them fire together)
+    assert abs(np.corrcoef(fired["Affine"], fired["RandomBrightnessContrast"])[0, 1]) < 0.15
     angles, alphas = np.array(pairs).T
     assert abs(np.corrcoef(angles, alphas)[0, 1]) < 0.15
     assert angles.min() < -5 and angles.max() > 5  # the whole range is used

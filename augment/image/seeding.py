@@ -3,9 +3,10 @@
 albumentations draws from a numpy ``Generator`` and a ``random.Random``. Building both from a seed
 for every image (``Compose.set_random_seed``) costs more than some transforms (a SeedSequence and
 a Mersenne Twister initialisation per transform) and gives every transform the *same* stream, so
-their draws are correlated. Here one counter-based Philox generator is keyed with the sample seed
-(setting its state is a few microseconds) and shared by all transforms, drawing in turn; the
-``random.Random`` that albumentations also wants draws from the same generator.
+transforms with the same probability fire together or not at all. Here one counter-based Philox
+generator is keyed with the sample seed (setting its state is a few microseconds) and shared by
+all transforms, drawing in turn; the ``random.Random`` that albumentations also wants draws from
+the same generator.
 """
 
 from __future__ import annotations
