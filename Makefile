@@ -47,6 +47,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/filter_throughput.py
 	$(PY) benchmarks/text_ops_throughput.py
+	$(PY) benchmarks/image_throughput.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -104,6 +104,20 @@ class RunConfig(_Strict):
     output: Path
     shard_rows: int = Field(1000, ge=1, description="rows per resumable unit of work")
 
+    @model_validator(mode="after")
+    def _image_band(self) -> RunConfig:
+        """Image jobs default to the band measured for the image encoder (the defaults above are
+        for sentence embeddings); bounds given in the config are kept."""
+        if self.modality == "image":
+            from fidelity.encoders.image import RECOMMENDED_BAND
+
+            given = self.filter.model_fields_set
+            if "min_similarity" not in given:
+                self.filter.min_similarity = RECOMMENDED_BAND.min_similarity
+            if "max_similarity" not in given:
+                self.filter.max_similarity = RECOMMENDED_BAND.max_similarity
+        return self
+
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
         """Read and validate a YAML/JSON config; relative paths are taken from its folder.

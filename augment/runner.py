@@ -149,7 +149,11 @@ class Augmenter:
                 pending.append(c)
         if not pending:
             return
-        flt = self.fidelity_filter or FidelityFilter()
+        flt = self.fidelity_filter
+        if flt is None:  # the default for the pipeline's modality, made once
+            if getattr(self, "_default_filter", None) is None:
+                self._default_filter = default_filter(getattr(self.pipeline, "modality", "text"))
+            flt = self._default_filter
         verdicts = flt.judge(
             [by_id[c.source_id].payload for c in pending],
             [c.payload for c in pending],
@@ -171,6 +175,16 @@ class Augmenter:
         candidates, errors = self.generate(srcs)
         self.judge(srcs, candidates)
         return AugmentResult(candidates, errors, n_sources=len(srcs))
+
+
+def default_filter(modality: str) -> FidelityFilter:
+    """The filter an Augmenter uses when given none: sentence embeddings with the default band
+    for text, EfficientNet-Lite0 with its measured band for images."""
+    if modality == "image":
+        from fidelity.encoders.image import RECOMMENDED_BAND, ImageEncoder
+
+        return FidelityFilter.from_band(RECOMMENDED_BAND, ImageEncoder())
+    return FidelityFilter()
 
 
 def as_sources(items: Iterable[Any], labels: Sequence[Any] | None = None) -> list[Source]:

@@ -4,6 +4,7 @@ source meant. Knows nothing of how candidates are made."""
 from fidelity.band import Band
 from fidelity.calibrate import Calibration, calibrate
 from fidelity.encoders.base import EmbeddingCache, Encoder
+from fidelity.encoders.image import ImageEncoder
 from fidelity.encoders.tabular import TabularEncoder
 from fidelity.encoders.text import TextEncoder
 from fidelity.filter import FidelityFilter
@@ -16,6 +17,7 @@ __all__ = [
     "EmbeddingCache",
     "Encoder",
     "FidelityFilter",
+    "ImageEncoder",
     "Reason",
     "SegmentFilter",
     "TabularEncoder",

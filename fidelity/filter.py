@@ -189,16 +189,22 @@ class FidelityFilter:
         if enc:
             enc = dict(enc)
             kind = enc.pop("type", "text")
-            if kind == "tabular":
-                from fidelity.encoders.tabular import TabularEncoder
-
-                encoder = TabularEncoder.from_dict(enc)
-            elif kind != "text":
-                raise ValueError(f"unknown encoder type {kind!r}")
-            else:
+            if kind == "text":
                 from fidelity.encoders.text import TextEncoder
 
                 encoder = TextEncoder(**enc)
+            elif kind == "tabular":
+                from fidelity.encoders.tabular import TabularEncoder
+
+                encoder = TabularEncoder.from_dict(enc)
+            elif kind == "image":
+                from fidelity.encoders.image import ImageEncoder
+
+                encoder = ImageEncoder(**enc)
+            else:
+                raise ValueError(
+                    f"unknown encoder type {kind!r} (known: 'text', 'tabular', 'image')"
+                )
         return cls(encoder, d["min_similarity"], d["max_similarity"])
 
 

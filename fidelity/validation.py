@@ -30,3 +30,42 @@ def identical(a: Any, b: Any) -> bool:
         return bool(a == b)
     except (TypeError, ValueError):
         return False
+
+
+#: Pixel types an image may have: 8-bit integers (0..255) or floats in [0, 1].
+IMAGE_DTYPES = ("uint8", "float32", "float64")
+
+
+def image_problem(item: Any) -> str | None:
+    """What makes ``item`` unusable as an image, in words, or None when it is fine.
+
+    An image is a numpy array ``(H, W)`` or ``(H, W, C)`` with C in 1, 3 or 4, of dtype uint8
+    (0..255) or float32/float64 (0..1), not empty, without NaN or infinities. A mapping with an
+    ``"image"`` key (an image with its mask, boxes and keypoints) is judged by that image.
+    """
+    if isinstance(item, dict):
+        if "image" not in item:
+            return f"is a mapping without an 'image' key (keys: {sorted(map(str, item))})"
+        item = item["image"]
+    if item is None:
+        return "is None"
+    if not isinstance(item, np.ndarray):
+        return f"is {type(item).__name__}, not a numpy array"
+    if item.dtype.name not in IMAGE_DTYPES:
+        return f"has dtype {item.dtype.name}; use uint8 (0..255) or float32 (0..1)"
+    if item.ndim not in (2, 3):
+        return f"has {item.ndim} dimensions {item.shape}; expected (H, W) or (H, W, C)"
+    if item.ndim == 3 and item.shape[2] not in (1, 3, 4):
+        return (
+            f"has {item.shape[2]} channels {item.shape}; expected 1 (grayscale), 3 (RGB) or 4 "
+            "(RGBA), channels last"
+        )
+    if item.size == 0:
+        return f"is empty {item.shape}"
+    if item.dtype.kind == "f":
+        if not np.isfinite(item).all():
+            return f"contains {int((~np.isfinite(item)).sum())} NaN or infinite pixel(s)"
+        lo, hi = float(item.min()), float(item.max())
+        if lo < 0.0 or hi > 1.0:
+            return f"is float with values in [{lo:.3g}, {hi:.3g}]; float images must lie in [0, 1]"
+    return None

@@ -17,6 +17,7 @@ PAGES = [
     "docs/huggingface.md",
     "docs/targeting.md",
     "docs/run.md",
+    "docs/image.md",
 ]
 
 
