@@ -216,12 +216,9 @@ class Job:
         atomic_write_text(self.cfg.output / "errors.jsonl", "".join(x + "\n" for x in lines))
 
     def _models(self) -> dict[str, Any]:
-        f = self.cfg.filter
-        if self.cfg.modality == "text":
-            from fidelity.encoders.text import TextEncoder
+        from augment.shard_processor import build_filter
 
-            return {"text_encoder": TextEncoder(model=f.model).name}
-        return {"image_encoder": "efficientnet-lite0 (ImageNet)"}
+        return {f"{self.cfg.modality}_encoder": build_filter(self.cfg).encoder.name}
 
 
 def load_tables(output: str | Path) -> dict[str, pd.DataFrame]:
