@@ -133,7 +133,9 @@ class FidelityFilter:
             return {}
         notes: dict[int, str] = {}
         for which, items in (("source", srcs), ("candidate", cands)):
-            n_tok = lengths(items)
+            distinct = list(dict.fromkeys(items))  # a source repeats once per candidate
+            by_text = dict(zip(distinct, lengths(distinct)))
+            n_tok = np.array([by_text[x] for x in items])
             for k in np.flatnonzero(n_tok > max_tokens):
                 i = rows[k]
                 notes[i] = _join(
