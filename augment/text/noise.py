@@ -44,60 +44,59 @@ class _NlpaugNoise(TextOperation):
         return out, {"changed": _changed(text, out)}
 
 
-class KeyboardNoise(_NlpaugNoise):
+class _CharNoise(_NlpaugNoise):
+    """nlpaug's character augmenters share their knobs: ``aug_word_p`` of the words, ``aug_char_p``
+    of each word's characters, at most ``aug_word_max`` words."""
+
+    #: Keyword arguments of the nlpaug class beyond the shared ones.
+    extra: dict[str, Any] = {}
+
+    def __init__(
+        self, aug_word_p: float = 0.1, aug_char_p: float = 0.1, aug_word_max: int = 10
+    ) -> None:
+        self.aug_word_p = aug_word_p
+        self.aug_char_p = aug_char_p
+        self.aug_word_max = aug_word_max
+
+    def _nlpaug_class(self) -> Any:
+        raise NotImplementedError
+
+    def _build(self) -> Any:
+        return self._nlpaug_class()(
+            aug_word_p=self.aug_word_p,
+            aug_char_p=self.aug_char_p,
+            aug_word_max=self.aug_word_max,
+            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX,
+            tokenizer=_whitespace_tokens,
+            reverse_tokenizer=_join,
+            **self.extra,
+        )
+
+
+class KeyboardNoise(_CharNoise):
     """Replace characters by a neighbour on an English QWERTY keyboard in ``aug_word_p`` of the
     words (``aug_char_p`` of each word's characters). Digits are left alone (they are protected
     anyway). Records ``changed: [[word, typo], ...]``."""
 
     name = "keyboard_noise"
+    extra = {"include_numeric": False, "include_special_char": False, "include_upper_case": False}
 
-    def __init__(
-        self, aug_word_p: float = 0.1, aug_char_p: float = 0.1, aug_word_max: int = 10
-    ) -> None:
-        self.aug_word_p = aug_word_p
-        self.aug_char_p = aug_char_p
-        self.aug_word_max = aug_word_max
-
-    def _build(self) -> Any:
+    def _nlpaug_class(self) -> Any:
         import nlpaug.augmenter.char as nac
 
-        return nac.KeyboardAug(
-            aug_word_p=self.aug_word_p,
-            aug_char_p=self.aug_char_p,
-            aug_word_max=self.aug_word_max,
-            include_numeric=False,
-            include_special_char=False,
-            include_upper_case=False,
-            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX,
-            tokenizer=_whitespace_tokens,
-            reverse_tokenizer=_join,
-        )
+        return nac.KeyboardAug
 
 
-class OcrNoise(_NlpaugNoise):
+class OcrNoise(_CharNoise):
     """OCR confusions (``l``/``1``, ``O``/``0``, ``rn``/``m`` style) in ``aug_word_p`` of the
     words. Records ``changed``."""
 
     name = "ocr_noise"
 
-    def __init__(
-        self, aug_word_p: float = 0.1, aug_char_p: float = 0.1, aug_word_max: int = 10
-    ) -> None:
-        self.aug_word_p = aug_word_p
-        self.aug_char_p = aug_char_p
-        self.aug_word_max = aug_word_max
-
-    def _build(self) -> Any:
+    def _nlpaug_class(self) -> Any:
         import nlpaug.augmenter.char as nac
 
-        return nac.OcrAug(
-            aug_word_p=self.aug_word_p,
-            aug_char_p=self.aug_char_p,
-            aug_word_max=self.aug_word_max,
-            stopwords_regex=PLACEHOLDER_STOPWORDS_REGEX,
-            tokenizer=_whitespace_tokens,
-            reverse_tokenizer=_join,
-        )
+        return nac.OcrAug
 
 
 class SpellingNoise(_NlpaugNoise):
