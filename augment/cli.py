@@ -51,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
             print(plan.describe(cfg))
             return 0
         print(plan.describe(cfg), file=sys.stderr)
-        manifest = job.run()
+        manifest = job.run(plan)
     except (ConfigError, InputError, ResumeError, FileNotFoundError) as exc:
         print(f"augment run: {exc}", file=sys.stderr)
         return 2

@@ -114,9 +114,11 @@ class Job:
         return JobPlan(rows, shards, done, variants, counts)
 
     # ------------------------------------------------------------------ running
-    def run(self) -> dict[str, Any]:
+    def run(self, plan: JobPlan | None = None) -> dict[str, Any]:
+        """Run the job; ``plan`` is the one :meth:`plan` returned, if already made (counting
+        rows and planning targets read the whole input)."""
         cfg = self.cfg
-        plan = self.plan()
+        plan = plan or self.plan()
         cfg.output.mkdir(parents=True, exist_ok=True)
         if self.restart:
             for name in TABLES:

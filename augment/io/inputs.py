@@ -9,7 +9,7 @@ row and the cause; the rest of the shard goes on.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,14 +157,31 @@ def _npz_shard(
 
 
 # ---------------------------------------------------------------------- public
+def _indexed(cfg: InputConfig, fmt: str) -> tuple[int, Callable[[int, int, int], Shard]]:
+    """For images and .npz: the row count and a shard reader, listing the folder or loading
+    the arrays once."""
+    if fmt == "images":
+        files = _image_files(cfg)
+        n = len(files)
+
+        def read(k: int, start: int, stop: int) -> Shard:
+            return _folder_shard(cfg, files, k, start, stop)
+    else:
+        images, labels = _npz(cfg)
+        n = len(images)
+
+        def read(k: int, start: int, stop: int) -> Shard:
+            return _npz_shard(images, labels, k, start, stop)
+
+    return (min(n, cfg.limit) if cfg.limit else n), read
+
+
 def count_rows(cfg: InputConfig) -> int:
     """Rows in the input (after ``limit``)."""
     fmt = _check_path(cfg)
-    if fmt == "images":
-        n = len(_image_files(cfg))
-    elif fmt == "npz":
-        n = len(_npz(cfg)[0])
-    elif fmt == "parquet":
+    if fmt in ("images", "npz"):
+        return _indexed(cfg, fmt)[0]
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
         n = pq.ParquetFile(cfg.path).metadata.num_rows
@@ -177,18 +194,11 @@ def iter_shards(cfg: InputConfig, shard_rows: int, skip: set[int] | None = None)
     """Every shard in order, streaming; shards in ``skip`` are passed over without decoding."""
     fmt = _check_path(cfg)
     skip = skip or set()
-    total = count_rows(cfg) if fmt in ("images", "npz") else None
-    if fmt == "images":
-        files = _image_files(cfg)
+    if fmt in ("images", "npz"):
+        total, read = _indexed(cfg, fmt)
         for k, start in enumerate(range(0, total, shard_rows)):
             if k not in skip:
-                yield _folder_shard(cfg, files, k, start, min(start + shard_rows, total))
-        return
-    if fmt == "npz":
-        images, labels = _npz(cfg)
-        for k, start in enumerate(range(0, total, shard_rows)):
-            if k not in skip:
-                yield _npz_shard(images, labels, k, start, min(start + shard_rows, total))
+                yield read(k, start, min(start + shard_rows, total))
         return
     start = 0
     for k, frame in enumerate(_table_chunks(cfg, fmt, shard_rows)):
@@ -203,29 +213,24 @@ def iter_shards(cfg: InputConfig, shard_rows: int, skip: set[int] | None = None)
 
 
 def read_shard(cfg: InputConfig, k: int, shard_rows: int) -> Shard:
-    """Shard ``k`` alone (what a Ray worker reads)."""
+    """Shard ``k`` alone (what a Ray worker reads); tables are parsed only up to its rows."""
     fmt = _check_path(cfg)
-    total = count_rows(cfg)
-    start, stop = k * shard_rows, min((k + 1) * shard_rows, total)
-    if start >= total:
-        raise IndexError(f"shard {k} is past the end of the input ({total} rows)")
-    if fmt == "images":
-        return _folder_shard(cfg, _image_files(cfg), k, start, stop)
-    if fmt == "npz":
-        images, labels = _npz(cfg)
-        return _npz_shard(images, labels, k, start, stop)
-    if fmt == "csv":
-        frame = pd.read_csv(
-            cfg.path,
-            sep=_sep(cfg),
-            skiprows=range(1, start + 1),
-            nrows=stop - start,
-            **_CSV,
-        )
-    else:
-        frame = next(c for i, c in enumerate(_table_chunks(cfg, fmt, shard_rows)) if i == k)
-        frame = frame.iloc[: stop - start]
-    return Shard(k, start, stop, _frame_to_sources(cfg, frame, start))
+    start = k * shard_rows
+    if fmt in ("images", "npz"):
+        total, read = _indexed(cfg, fmt)
+        if start >= total:
+            raise IndexError(f"shard {k} is past the end of the input ({total} rows)")
+        return read(k, start, min(start + shard_rows, total))
+    n = shard_rows if cfg.limit is None else min(shard_rows, cfg.limit - start)
+    frame = None
+    if n > 0 and fmt == "csv":
+        frame = pd.read_csv(cfg.path, sep=_sep(cfg), skiprows=range(1, start + 1), nrows=n, **_CSV)
+    elif n > 0:
+        chunk = next((c for i, c in enumerate(_table_chunks(cfg, fmt, shard_rows)) if i == k), None)
+        frame = None if chunk is None else chunk.iloc[:n]
+    if frame is None or frame.empty:
+        raise IndexError(f"shard {k} is past the end of the input")
+    return Shard(k, start, start + len(frame), _frame_to_sources(cfg, frame, start))
 
 
 def read_labels(cfg: InputConfig) -> tuple[list[Any], list[Any]]:

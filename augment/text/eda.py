@@ -14,7 +14,7 @@ from typing import Any
 
 from augment.text import tokens
 from augment.text.base import TextOperation
-from augment.text.protected import PLACEHOLDER_RE
+from augment.text.protected import holds_placeholder
 from augment.text.synonyms import lexicon
 
 
@@ -38,7 +38,7 @@ class RandomSwap(TextOperation):
 
     def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
         words = text.split()
-        free = ["QQPROT" not in w or not PLACEHOLDER_RE.search(w) for w in words]
+        free = [not holds_placeholder(w) for w in words]
         pairs = [i for i in range(len(words) - 1) if free[i] and free[i + 1]]
         if not pairs:
             return " ".join(words), {"moved": []}
@@ -70,7 +70,7 @@ class RandomDeletion(TextOperation):
 
     def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
         words = text.split()
-        free = [i for i, w in enumerate(words) if "QQPROT" not in w or not PLACEHOLDER_RE.search(w)]
+        free = [i for i, w in enumerate(words) if not holds_placeholder(w)]
         if len(free) < 2 and len(free) == len(words):  # a one-word text keeps its word
             return " ".join(words), {"deleted": []}
         rng = random.Random(seed)

@@ -32,6 +32,11 @@ PLACEHOLDER_RE = re.compile(r"QQPROT(\d+)QQ")
 #: For nlpaug's ``stopwords_regex`` (it matches tokens, possibly with surrounding punctuation).
 PLACEHOLDER_STOPWORDS_REGEX = r".*QQPROT\d+QQ.*"
 
+
+def holds_placeholder(word: str) -> bool:
+    """True when ``word`` carries a protected span's placeholder (operations leave it alone)."""
+    return "QQPROT" in word and PLACEHOLDER_RE.search(word) is not None
+
 NEGATIONS = (
     "not",
     "no",
@@ -365,6 +370,7 @@ __all__ = [
     "NEGATIONS",
     "PLACEHOLDER",
     "PLACEHOLDER_RE",
+    "holds_placeholder",
     "Masked",
     "ProtectedSpans",
     "Span",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 
-from augment.text.protected import PLACEHOLDER_RE
+from augment.text.protected import holds_placeholder
 from augment.text.stopwords import STOPWORDS
 
 _SPLIT = re.compile(r"(\s+)")
@@ -23,7 +23,7 @@ def word_core(piece: str) -> tuple[str, str, str] | None:
     """``(prefix, word, suffix)`` when the piece is one alphabetic word with punctuation around
     it; ``None`` for numbers, placeholders, symbols, non-Latin scripts."""
     m = _CORE.match(piece)
-    if m is None or PLACEHOLDER_RE.search(piece):
+    if m is None or holds_placeholder(piece):
         return None
     return m.group(1), m.group(2), m.group(3)
 
