@@ -1,0 +1,161 @@
+"""Hyperparameters chosen by cross-validation on each arm's own training set, grouped by source.
+
+An arm with 16 variants per row has 17 times the rows of the unaugmented arm. A logistic
+regression at a fixed ``C`` is then regularised 17 times less, and that alone can look like a gain
+from augmentation (see docs/benchmarks/downstream.md). So every arm gets its ``C`` from the same
+grid by cross-validation on its own training set, and the folds are built so that the score
+cannot be flattered by the augmentation:
+
+* folds are drawn over the *original* rows (stratified by label, grouped by ``groups`` when
+  originals share a group);
+* a variant goes to the training side of a fold only when its source does, and never to the
+  validation side: a variant is never scored against a model trained on its own source;
+* the validation score is on original rows only, the rows a test set is made of;
+* rows with no source (synthetic rows such as personas) are training rows in every fold.
+
+Ties go to the smaller ``C`` (the stronger regularisation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold
+
+#: Decades from strong to weak regularisation: the grid every logistic regression is tuned on.
+C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+
+#: featurize(train_items) -> (train_matrix, transform): fitted on the training items only, with the
+#: function that turns other items into the same features.
+Featurize = Callable[[Sequence[Any]], tuple[Any, Callable[[Sequence[Any]], Any]]]
+
+
+@dataclass
+class TrainingSet:
+    """The rows one arm trains on, with where each came from.
+
+    ``items`` are texts, arrays or feature rows; ``source`` is the index of the original row each
+    item was made from (an original is its own source; ``-1`` for a row made from no particular
+    source); ``original`` marks the rows that are real.
+    """
+
+    items: Sequence[Any]
+    labels: np.ndarray
+    source: np.ndarray
+    original: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels)
+        self.source = np.asarray(self.source, dtype=np.int64)
+        self.original = np.asarray(self.original, dtype=bool)
+        n = len(self.items)
+        for name in ("labels", "source", "original"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{len(getattr(self, name))} {name} for {n} items")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def subset(self, rows: np.ndarray) -> TrainingSet:
+        return TrainingSet(
+            take(self.items, rows),
+            self.labels[rows],
+            self.source[rows],
+            self.original[rows],
+        )
+
+
+def folds(
+    data: TrainingSet, n_splits: int = 4, random_state: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train rows, validation rows) per fold, built as the module docstring says. Fewer folds
+    than ``n_splits`` when the rarest class has fewer original rows; none when it has one."""
+    orig = np.flatnonzero(data.original)
+    labels = data.labels[orig]
+    _, per_class = np.unique(labels, return_counts=True)
+    k = int(min(n_splits, per_class.min()))
+    if k < 2:
+        return []
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
+    out = []
+    for _, va in cv.split(orig, labels, groups=data.source[orig]):
+        held_out = np.zeros(int(data.source.max()) + 2, dtype=bool)
+        held_out[data.source[orig[va]]] = True
+        train = np.flatnonzero(~held_out[data.source])  # source -1 indexes the spare last slot
+        out.append((train, orig[va]))
+    return out
+
+
+@dataclass
+class Tuned:
+    """The model fitted on the whole arm with the chosen parameter, and how it was chosen."""
+
+    model: Any
+    param: Any
+    cv_scores: dict[Any, float] = field(default_factory=dict)
+    n_folds: int = 0
+
+
+def tune_and_fit(
+    estimator: Any,
+    param: str,
+    grid: Sequence[Any],
+    data: TrainingSet,
+    featurize: Featurize | None = None,
+    n_splits: int = 4,
+    random_state: int = 0,
+    default: Any = None,
+) -> tuple[Tuned, Callable[[Sequence[Any]], Any]]:
+    """Choose ``param`` of the scikit-learn ``estimator`` from ``grid`` by grouped
+    cross-validation (accuracy on original rows), then fit it on all of ``data``.
+
+    Within a fold the grid is fitted in the order given, each fit warm-started from the last
+    where the estimator supports it (give a grid from strong to weak regularisation); the final
+    model is fitted from scratch.
+
+    ``featurize`` turns items into a model's input, fitted on the training side only (a TF-IDF
+    vocabulary, say); ``None`` uses the items as they are. Returns the tuned model and a
+    function that featurizes new items the way the final model saw its training rows. With too
+    few rows to cross-validate, ``default`` (or the grid's middle) is used.
+    """
+    feat = featurize or _identity
+    splits = folds(data, n_splits, random_state)
+    scores: dict[Any, float] = {}
+    if splits:
+        totals = np.zeros(len(grid))
+        for train, val in splits:
+            x_tr, transform = feat(take(data.items, train))
+            x_va = transform(take(data.items, val))
+            model = clone(estimator)
+            if "warm_start" in model.get_params():
+                model.set_params(warm_start=True)
+            for j, p in enumerate(grid):
+                model.set_params(**{param: p}).fit(x_tr, data.labels[train])
+                totals[j] += (model.predict(x_va) == data.labels[val]).sum()
+        acc = totals / sum(len(v) for _, v in splits)
+        scores = {p: float(a) for p, a in zip(grid, acc)}
+        best = grid[int(np.flatnonzero(acc == acc.max())[0])]  # first = smallest C on ties
+    else:
+        best = default if default is not None else grid[len(grid) // 2]
+    x_all, transform = feat(data.items)
+    model = clone(estimator).set_params(**{param: best}).fit(x_all, data.labels)
+    return Tuned(model, best, scores, len(splits)), transform
+
+
+def _identity(items: Any) -> tuple[Any, Callable[[Any], Any]]:
+    return items, _same
+
+
+def _same(items: Any) -> Any:
+    return items
+
+
+def take(items: Any, rows: np.ndarray) -> Any:
+    """Rows of a list or an array."""
+    if hasattr(items, "shape"):
+        return items[rows]
+    return [items[i] for i in rows]
