@@ -63,6 +63,58 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from augment.bench import suite
+
+    tasks = list(suite.TASKS) if args.task == "all" else [args.task]
+    overrides = {}
+    if args.seeds is not None:
+        overrides["seeds"] = args.seeds
+    text_overrides = dict(overrides)
+    if args.sizes:
+        text_overrides["sizes"] = tuple(s.strip() for s in args.sizes.split(","))
+    if args.variants is not None:
+        text_overrides["n_variants"] = args.variants
+    if args.models:
+        text_overrides["models"] = tuple(m.strip() for m in args.models.split(","))
+    try:
+        for task in tasks:
+            if task == "text" and (args.train or args.test):
+                if not (args.train and args.test):
+                    raise ValueError("give both --train and --test")
+                name = args.name or args.train.parent.name
+                inputs = [(name, args.train, args.test)]
+            elif args.data is not None and args.data.is_file():
+                if len(tasks) > 1 or task == "text":
+                    raise ValueError("--data FILE is for one image or persona benchmark")
+                inputs = args.data
+            elif args.data is not None:
+                inputs = suite.shared_inputs(args.data, task, args.quick)
+            else:
+                raise ValueError(
+                    f"{task}: give --data (a folder like ../shared/data)"
+                    + (" or --train and --test" if task == "text" else "")
+                )
+            print(
+                f"augment bench {task}: running ({'quick' if args.quick else 'full'} mode)",
+                file=sys.stderr,
+            )
+            result, paths, elapsed = suite.run_task(
+                task,
+                inputs,
+                args.out,
+                quick=args.quick,
+                show_progress=False if args.quiet else None,
+                **(text_overrides if task == "text" else overrides),
+            )
+            print(result.to_markdown(f"{task}"))
+            print(f"{task}: {elapsed:.0f} s; wrote {', '.join(str(p) for p in paths.values())}")
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"augment bench: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="augment",
@@ -99,6 +151,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, one line per shard")
     run.set_defaults(func=_run)
+    bench = sub.add_parser(
+        "bench",
+        help="what augmentation and the filter do to a small model, against honest controls",
+        description="Downstream benchmarks: arms none / duplicated / unfiltered / filtered / "
+        "size-matched (/ targeted), tuned classifiers, paired bootstrap intervals. Writes "
+        "downstream_TASK.{json,md,png} to --out.",
+    )
+    bench.add_argument("task", choices=["text", "image", "persona", "all"])
+    bench.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="shared data folder (e.g. ../shared/data), or one npz/csv file",
+    )
+    bench.add_argument("--train", type=Path, default=None, help="text: label<TAB>text file")
+    bench.add_argument("--test", type=Path, default=None, help="text: label<TAB>text file")
+    bench.add_argument("--name", default=None, help="text: data set name in the tables")
+    bench.add_argument("--quick", action="store_true", help="a smoke run of every arm (minutes)")
+    bench.add_argument("--seeds", type=int, default=None, help="training samples per size")
+    bench.add_argument("--sizes", default=None, help="text: e.g. 500,10/class")
+    bench.add_argument("--variants", type=int, default=None, help="text: EDA variants per row")
+    bench.add_argument("--models", default=None, help="text: tfidf,minilm")
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=Path("augment-output/bench"),
+        help="where the tables, plots and JSON go",
+    )
+    bench.add_argument("--quiet", action="store_true", help="no progress bars")
+    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -42,6 +42,8 @@ ARMS = ("none", "duplicated", "unfiltered", "filtered", "size_matched", "targete
 #: Comparisons reported with intervals.
 PAIRS = tuple((a, "none") for a in ARMS[1:]) + (("filtered", "size_matched"),)
 MODELS = ("tfidf", "minilm")
+#: Constructor overrides of ``--quick``: a smoke run of every arm in about a minute.
+QUICK: dict[str, Any] = {"sizes": ("120", "10/class"), "seeds": 2, "n_variants": 8}
 
 
 def parse_size(size: str | int) -> tuple[int, bool]:

@@ -18,6 +18,7 @@ Ties go to the smaller ``C`` (the stronger regularisation).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,17 +73,20 @@ class TrainingSet:
 def folds(
     data: TrainingSet, n_splits: int = 4, random_state: int = 0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train rows, validation rows) per fold, built as the module docstring says. Fewer folds
-    than ``n_splits`` when the rarest class has fewer original rows; none when it has one."""
+    """(train rows, validation rows) per fold, built as the module docstring says; none when
+    there are fewer than two original rows. A class with fewer rows than folds is spread as far
+    as it goes (some folds validate without it)."""
     orig = np.flatnonzero(data.original)
     labels = data.labels[orig]
-    _, per_class = np.unique(labels, return_counts=True)
-    k = int(min(n_splits, per_class.min()))
+    k = int(min(n_splits, len(np.unique(data.source[orig]))))
     if k < 2:
         return []
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
     out = []
-    for _, va in cv.split(orig, labels, groups=data.source[orig]):
+    with warnings.catch_warnings():  # a class rarer than k: stratified as far as it goes
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        splits = list(cv.split(orig, labels, groups=data.source[orig]))
+    for _, va in splits:
         held_out = np.zeros(int(data.source.max()) + 2, dtype=bool)
         held_out[data.source[orig[va]]] = True
         train = np.flatnonzero(~held_out[data.source])  # source -1 indexes the spare last slot

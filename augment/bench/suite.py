@@ -1,0 +1,98 @@
+"""The benchmarks behind ``augment bench``: which data each task reads, quick and full modes,
+and where the results are written."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from augment.bench.results import BenchResult
+
+#: The shared text sets the full text benchmark runs on, and the one ``--quick`` runs on.
+TEXT_SETS = ("sst2", "cr", "trec")
+QUICK_TEXT_SET = "trec"
+TASKS = ("text", "image", "persona")
+#: The EDA paper's reported gains (Wei & Zou 2019, CNN/RNN on GloVe, mean of five data sets),
+#: printed beside ours for reference.
+EDA_PAPER = {"500 rows": "+3.0 accuracy points", "full training sets": "+0.8 accuracy points"}
+
+
+def text(
+    sets: Sequence[tuple[str, str | Path, str | Path]],
+    quick: bool = False,
+    show_progress: bool | None = None,
+    **overrides: Any,
+) -> BenchResult:
+    """The text benchmark on ``(name, train file, test file)`` triples, in one result."""
+    from augment.bench.text import QUICK, TextBenchmark, new_result
+
+    settings = {**(QUICK if quick else {}), **overrides}
+    result = new_result()
+    result.meta["reference"] = {"EDA paper (Wei & Zou 2019)": EDA_PAPER}
+    for name, train, test in sets:
+        TextBenchmark(train, test, name=name, show_progress=show_progress, **settings).run(result)
+    return result
+
+
+def image(
+    data: str | Path, quick: bool = False, show_progress: bool | None = None, **overrides: Any
+) -> BenchResult:
+    """The PneumoniaMNIST few-shot benchmark."""
+    from augment.bench.image import QUICK, ImageBenchmark
+
+    settings = {**(QUICK if quick else {}), **overrides}
+    return ImageBenchmark(data, show_progress=show_progress, **settings).run()
+
+
+def persona(
+    data: str | Path, quick: bool = False, show_progress: bool | None = None, **overrides: Any
+) -> BenchResult:
+    """The telco senior-segment churn benchmark."""
+    from augment.bench.persona import QUICK, PersonaBenchmark
+
+    settings = {**(QUICK if quick else {}), **overrides}
+    return PersonaBenchmark(data, show_progress=show_progress, **settings).run()
+
+
+def shared_inputs(data_dir: str | Path, task: str, quick: bool = False) -> Any:
+    """What ``task`` reads from a shared data folder (``../shared/data``), checked to exist."""
+    root = Path(data_dir)
+    if task == "text":
+        names = (QUICK_TEXT_SET,) if quick else TEXT_SETS
+        sets = [(n, root / "text" / n / "train.txt", root / "text" / n / "test.txt") for n in names]
+        paths = [p for _, a, b in sets for p in (a, b)]
+    elif task == "image":
+        sets = root / "image" / "pneumoniamnist.npz"
+        paths = [sets]
+    elif task == "persona":
+        sets = root / "tabular" / "telco_churn.csv"
+        paths = [sets]
+    else:
+        raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{task} benchmark needs {', '.join(missing)}")
+    return sets
+
+
+def run_task(
+    task: str,
+    inputs: Any,
+    out: str | Path,
+    quick: bool = False,
+    show_progress: bool | None = None,
+    **overrides: Any,
+) -> tuple[BenchResult, dict[str, Path], float]:
+    """Run one task and write ``downstream_{task}.{json,md,png}`` to ``out``; returns the
+    result, the paths and the seconds it took."""
+    start = time.perf_counter()
+    runner = {"text": text, "image": image, "persona": persona}[task]
+    result = runner(inputs, quick=quick, show_progress=show_progress, **overrides)
+    elapsed = time.perf_counter() - start
+    result.meta["elapsed_s"] = round(elapsed, 1)
+    result.meta["mode"] = "quick" if quick else "full"
+    title = f"Downstream benchmark: {task} ({result.meta['mode']} mode)"
+    paths = result.write(out, f"downstream_{task}", title=title)
+    return result, paths, elapsed
