@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import sys
 from pathlib import Path
 
@@ -28,11 +29,21 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seeds", type=int, default=None)
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="also pickle each BenchResult (with every prediction) into this folder",
+    )
     args = ap.parse_args()
     extra = {} if args.seeds is None else {"seeds": args.seeds}
     for task in args.tasks.split(","):
         inputs = suite.shared_inputs(DATA, task, args.quick)
         result, paths, elapsed = suite.run_task(task, inputs, args.out, args.quick, **extra)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            with open(args.keep / f"downstream_{task}.pkl", "wb") as fh:
+                pickle.dump(result, fh)
         print(result.to_markdown(task))
         print(f"{task}: {elapsed:.0f} s -> {', '.join(map(str, paths.values()))}", flush=True)
 

@@ -164,7 +164,7 @@ class BenchResult:
             lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             for _, r in tab.iterrows():
                 cells = [r.arm, f"{r.n_train:,.0f}"]
-                cells += [f"{100 * r[m]:.1f} ± {100 * r[f'{m}_sd']:.1f}" for m in self.metrics]
+                cells += [_mean_sd(r[m], r[f"{m}_sd"]) for m in self.metrics]
                 for b in bases:
                     for m in self.metrics:
                         hit = d[(d.arm == r.arm) & (d.baseline == b) & (d.metric == m)]
@@ -220,6 +220,10 @@ class BenchResult:
         md = self.to_markdown(title) + f"\n![differences against none]({stem}.png)\n"
         paths["markdown"].write_text(md)
         return paths
+
+
+def _mean_sd(mean: float, sd: float) -> str:
+    return f"{100 * mean:.1f}" if np.isnan(sd) else f"{100 * mean:.1f} ± {100 * sd:.1f}"
 
 
 def _interval(r: pd.Series) -> str:
