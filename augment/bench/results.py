@@ -50,6 +50,9 @@ class BenchResult:
     truth: dict[str, np.ndarray] = field(default_factory=dict)
     trials: list[Trial] = field(default_factory=list)
     n_resamples: int = 2000
+    _differences: tuple[Any, pd.DataFrame] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def add(self, trial: Trial) -> None:
         if trial.dataset not in self.truth:
@@ -100,7 +103,20 @@ class BenchResult:
 
     def differences(self) -> pd.DataFrame:
         """For each setting, pair and metric: the mean paired difference and its bootstrap
-        interval (seeds and test rows resampled together)."""
+        interval (seeds and test rows resampled together). Computed once per set of trials
+        (``write`` needs it three times)."""
+        key = (
+            tuple(map(id, self.trials)),
+            self.n_resamples,
+            tuple(map(tuple, self.pairs)),
+            tuple(self.metrics),
+            tuple((d, len(y)) for d, y in self.truth.items()),
+        )
+        if self._differences is None or self._differences[0] != key:
+            self._differences = (key, self._compute_differences())
+        return self._differences[1].copy()
+
+    def _compute_differences(self) -> pd.DataFrame:
         rows = []
         by_setting: dict[tuple, dict[str, dict[int, Trial]]] = {}
         for t in self.trials:

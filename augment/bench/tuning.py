@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -81,17 +82,31 @@ def folds(
     k = int(min(n_splits, len(np.unique(data.source[orig]))))
     if k < 2:
         return []
-    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
     out = []
-    with warnings.catch_warnings():  # a class rarer than k: stratified as far as it goes
-        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-        splits = list(cv.split(orig, labels, groups=data.source[orig]))
-    for _, va in splits:
+    for va in _validation_folds(
+        tuple(labels.tolist()), tuple(data.source[orig].tolist()), k, random_state
+    ):
         held_out = np.zeros(int(data.source.max()) + 2, dtype=bool)
         held_out[data.source[orig[va]]] = True
         train = np.flatnonzero(~held_out[data.source])  # source -1 indexes the spare last slot
         out.append((train, orig[va]))
     return out
+
+
+@lru_cache(maxsize=16)
+def _validation_folds(
+    labels: tuple, groups: tuple, k: int, random_state: int
+) -> tuple[np.ndarray, ...]:
+    """Positions (among the original rows) of each fold's validation rows. Cached: the arms of
+    one sample share their original rows, and ``StratifiedGroupKFold`` takes seconds for a few
+    thousand groups."""
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
+    n = len(labels)
+    with warnings.catch_warnings():  # a class rarer than k: stratified as far as it goes
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return tuple(
+            va for _, va in cv.split(np.arange(n), np.asarray(labels), groups=np.asarray(groups))
+        )
 
 
 @dataclass
