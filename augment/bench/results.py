@@ -166,7 +166,8 @@ class BenchResult:
 
     def to_markdown(self, title: str | None = None) -> str:
         """Tables per data set, size and classifier: each arm's metrics (mean ± sd over seeds)
-        and its paired difference against each baseline with the 95% interval."""
+        and its paired difference against the first pair's baseline (``none``) with the 95%
+        interval, then the other paired comparisons (``filtered vs size_matched``, ...)."""
         table, diffs = self.table(), self.differences()
         lines = [f"## {title or self.task}", ""]
         if table.empty:
@@ -174,18 +175,31 @@ class BenchResult:
         for (dataset, size, model), tab in table.groupby(SETTING, sort=False):
             lines += [f"### {dataset}, {size}, {model}", ""]
             d = diffs[(diffs.dataset == dataset) & (diffs["size"] == size) & (diffs.model == model)]
-            bases = list(dict.fromkeys(b for _, b in self.pairs))
+            first = self.pairs[0][1] if self.pairs else None
             head = ["arm", "rows", *self.metrics]
-            head += [f"Δ {m} vs {b}" for b in bases for m in self.metrics]
+            head += [f"Δ {m} vs {first}" for m in self.metrics] if first else []
             lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             for _, r in tab.iterrows():
                 cells = [r.arm, f"{r.n_train:,.0f}"]
                 cells += [_mean_sd(r[m], r[f"{m}_sd"]) for m in self.metrics]
-                for b in bases:
-                    for m in self.metrics:
-                        hit = d[(d.arm == r.arm) & (d.baseline == b) & (d.metric == m)]
-                        cells.append(_interval(hit.iloc[0]) if len(hit) else "")
+                for m in self.metrics if first else []:
+                    hit = d[(d.arm == r.arm) & (d.baseline == first) & (d.metric == m)]
+                    cells.append(_interval(hit.iloc[0]) if len(hit) else "")
                 lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+            others = [(a, b) for a, b in self.pairs if b != first]
+            others = [p for p in others if ((d.arm == p[0]) & (d.baseline == p[1])).any()]
+            if others:
+                lines += [
+                    "",
+                    "| paired comparison | " + " | ".join(f"Δ {m}" for m in self.metrics) + " |",
+                    "|" + "---|" * (1 + len(self.metrics)),
+                ]
+                for a, b in others:
+                    cells = [f"{a} vs {b}"]
+                    for m in self.metrics:
+                        hit = d[(d.arm == a) & (d.baseline == b) & (d.metric == m)]
+                        cells.append(_interval(hit.iloc[0]) if len(hit) else "")
+                    lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
         lines.append(
             f"Metrics in percent, mean ± sd over {int(table.seeds.max())} seeds; Δ is the mean "
