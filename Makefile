@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= all,dev
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean text-system
+.PHONY: install demo test lint bench bench-downstream clean text-system
 
 install: $(STAMP)
 
@@ -48,6 +48,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/filter_throughput.py
 	$(PY) benchmarks/text_ops_throughput.py
 	$(PY) benchmarks/image_throughput.py
+
+bench-downstream: $(STAMP)
+	$(PY) benchmarks/downstream.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from augment.bench.results import BenchResult
 
 #: The shared text sets the full text benchmark runs on, and the one ``--quick`` runs on.
@@ -94,5 +96,6 @@ def run_task(
     result.meta["elapsed_s"] = round(elapsed, 1)
     result.meta["mode"] = "quick" if quick else "full"
     title = f"Downstream benchmark: {task} ({result.meta['mode']} mode)"
-    paths = result.write(out, f"downstream_{task}", title=title)
+    with threadpool_limits(1, user_api="blas"):  # small matrix products: threads only contend
+        paths = result.write(out, f"downstream_{task}", title=title)
     return result, paths, elapsed
