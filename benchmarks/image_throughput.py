@@ -65,9 +65,12 @@ def time_augment(images: np.ndarray, rounds: int) -> dict[str, tuple[float, floa
         seeded_raw.set_random_seed(seed)
         seeded_raw(image=img)
 
-    contenders = [("raw albumentations", plain), ("ImagePipeline.apply", ours),
-                  ("ImagePipeline(...)", ours_no_provenance),
-                  ("raw, seeded per sample", plain_seeded)]
+    contenders = [
+        ("raw albumentations", plain),
+        ("ImagePipeline.apply", ours),
+        ("ImagePipeline(...)", ours_no_provenance),
+        ("raw, seeded per sample", plain_seeded),
+    ]
     times: dict[str, list[float]] = {name: [] for name, _ in contenders}
     clock = time.perf_counter
     for _, fn in contenders:  # warm up
@@ -110,16 +113,22 @@ def main() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     images = load_xrays(max(args.images, args.pairs))
-    print(f"{len(images)} PneumoniaMNIST X-rays upsampled to 224x224, one thread, "
-          f"torch {torch.__version__}, albumentations {A.__version__}")
+    print(
+        f"{len(images)} PneumoniaMNIST X-rays upsampled to 224x224, one thread, "
+        f"torch {torch.__version__}, albumentations {A.__version__}"
+    )
     rates = time_augment(images[: args.images], args.rounds)
     base_all, base = rates["raw albumentations"]
-    print(f"\naugmentation, preset 'xray', {args.rounds} rounds, calls timed one by one and "
-          "interleaved (images/s):")
+    print(
+        f"\naugmentation, preset 'xray', {args.rounds} rounds, calls timed one by one and "
+        "interleaved (images/s):"
+    )
     print(f"  {'':24} {'all calls':>10} {'vs raw':>8}   {'w/o slowest 5%':>14} {'vs raw':>8}")
     for name, (rate_all, rate) in rates.items():
-        print(f"  {name:<24} {rate_all:10.1f} {base_all / rate_all - 1:+8.1%}   {rate:14.1f} "
-              f"{base / rate - 1:+8.1%}")
+        print(
+            f"  {name:<24} {rate_all:10.1f} {base_all / rate_all - 1:+8.1%}   {rate:14.1f} "
+            f"{base / rate - 1:+8.1%}"
+        )
     for name in ("ImagePipeline.apply", "ImagePipeline(...)"):
         overhead = base / rates[name][1] - 1
         verdict = "meets" if overhead <= 0.05 else "misses"

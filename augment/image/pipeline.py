@@ -119,9 +119,7 @@ class ImagePipeline:
             return out["image"]
         return _payload(targets, out)[0]
 
-    def _run(
-        self, payload: Any, seed: int, track: bool
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _run(self, payload: Any, seed: int, track: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         targets = as_targets(payload)
         data: dict[str, Any] = {"image": targets["image"]}
         if "mask" in targets:
@@ -164,9 +162,7 @@ class ImagePipeline:
         img = candidate["image"] if isinstance(candidate, dict) else candidate
         if isinstance(src, np.ndarray) and isinstance(img, np.ndarray):
             if src.shape != img.shape or src.dtype != img.dtype:
-                return (
-                    f"image changed from {src.shape} {src.dtype} to {img.shape} {img.dtype}"
-                )
+                return f"image changed from {src.shape} {src.dtype} to {img.shape} {img.dtype}"
         if isinstance(source, dict) and isinstance(candidate, dict):
             n_src, n_out = len(source.get("bboxes") or []), len(candidate.get("bboxes") or [])
             if n_out < n_src:
