@@ -27,6 +27,7 @@ class NumpyBackedRandom(random.Random):
 
     def __init__(self, generator: np.random.Generator) -> None:
         self._generator = generator
+        self._raw = generator.bit_generator.random_raw
         self._floats: list[float] = []
         super().__init__()
 
@@ -48,7 +49,9 @@ class NumpyBackedRandom(random.Random):
     def getrandbits(self, k: int) -> int:
         if k <= 0:
             return 0
-        raw = self._generator.bit_generator.random_raw
+        if k <= 64:  # what albumentations asks for (randint): one raw draw
+            return self._raw() >> (64 - k)
+        raw = self._raw
         value, bits = 0, 0
         while bits < k:
             value = (value << 64) | int(raw())
@@ -63,10 +66,13 @@ class SampleRandomState:
         self.bit_generator = np.random.Philox(key=0)
         self.generator = np.random.Generator(self.bit_generator)
         self.py_random = NumpyBackedRandom(self.generator)
+        # Plain ints, not numpy arrays: the state setter reads them one by one, and a Python int
+        # converts in a fraction of the time of a numpy scalar (half the cost of a reset).
+        self._key = [0, 0]
         self._state = {
             "bit_generator": "Philox",
-            "state": {"counter": np.zeros(4, dtype=np.uint64), "key": np.zeros(2, dtype=np.uint64)},
-            "buffer": np.zeros(4, dtype=np.uint64),
+            "state": {"counter": [0, 0, 0, 0], "key": self._key},
+            "buffer": [0, 0, 0, 0],
             "buffer_pos": 4,
             "has_uint32": 0,
             "uinteger": 0,
@@ -76,8 +82,8 @@ class SampleRandomState:
         """Key the generator with ``seed`` and rewind it: the draws that follow depend on the
         seed alone."""
         seed = int(seed)
-        state = self._state
-        state["state"]["key"][0] = seed & 0xFFFFFFFFFFFFFFFF
-        state["state"]["key"][1] = (seed >> 64) & 0xFFFFFFFFFFFFFFFF
-        self.bit_generator.state = state  # copied in: counter, buffer and key start afresh
+        key = self._key
+        key[0] = seed & 0xFFFFFFFFFFFFFFFF
+        key[1] = (seed >> 64) & 0xFFFFFFFFFFFFFFFF
+        self.bit_generator.state = self._state  # copied in: counter, buffer and key start afresh
         self.py_random.clear()
