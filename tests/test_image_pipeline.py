@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from augment.candidate import sample_seed
+from augment.candidate import Candidate, sample_seed
 from augment.image import ImagePipeline
-from augment.runner import Augmenter
+from augment.image.provenance import LazyOperations, operations
+from augment.runner import Augmenter, AugmentResult, as_sources
 from tests.conftest import REPO
 
 
@@ -126,6 +127,103 @@ def test_recorded_angle_is_the_angle_applied(xray224):
             [A.Rotate(limit=(ops[0].params["angle"],) * 2, p=1.0, border_mode=cv2.BORDER_REPLICATE)]
         ).apply(xray224, 0)[0]
         assert np.abs(out.astype(int) - redo.astype(int)).max() <= 1
+
+
+def _tracked(p, payload, seed):
+    """The operations as apply made them before they were lazy: one run with tracking on."""
+    _, out = p._run(payload, seed, track=True)
+    return out["image"], operations(out["applied_transforms"])
+
+
+def _rgb(img):
+    return np.repeat(img[:, :, None], 3, axis=2)
+
+
+@pytest.mark.parametrize("preset", ["xray", "photo", "document"])
+def test_lazy_operations_are_the_tracked_ones(xrays, xray224, preset):
+    p = ImagePipeline.from_preset(preset)
+    images = [xray224, *xrays] if preset == "xray" else [_rgb(xray224), *map(_rgb, xrays)]
+    fired = 0
+    for s in range(120):
+        img, seed = images[s % len(images)], sample_seed(3, preset, s)
+        out, ops = p.apply(img, seed)
+        assert isinstance(ops, LazyOperations) and not ops.materialised  # nothing paid yet
+        tracked_out, tracked = _tracked(ImagePipeline.from_preset(preset), img, seed)
+        assert np.array_equal(out, tracked_out)
+        assert ops == tracked and tracked == ops and ops.materialised
+        assert [o.to_dict() for o in ops] == [o.to_dict() for o in tracked]
+        fired += len(ops)
+    assert fired > 120  # most samples fired something: the comparison had parameters to compare
+
+
+def test_operations_read_late_are_still_those_applied(xrays, xray224):
+    """Other samples (bare images, boxes, other seeds) run between apply and the first read."""
+    p = ImagePipeline.from_preset("xray")
+    made = [p.apply(xrays[s % len(xrays)], 1000 + s) for s in range(40)]
+    box = {"image": xray224, "bboxes": [[20, 20, 200, 200]], "keypoints": [[100.0, 100.0]]}
+    for s in range(60):  # disturb every random state the pipeline holds
+        p(xrays[s % len(xrays)], s)
+        p.apply(box, s)[1].__len__()
+    fresh = ImagePipeline.from_preset("xray")
+    for s, (out, ops) in reversed(list(enumerate(made))):
+        expected_out, expected = _tracked(fresh, xrays[s % len(xrays)], 1000 + s)
+        assert np.array_equal(out, expected_out)
+        assert list(ops) == expected
+
+
+def test_lazy_operations_of_boxes_record_the_dropped_ones(xray224):
+    p = ImagePipeline([A.Affine(translate_px={"x": (150, 150), "y": (0, 0)}, p=1.0)])
+    src = {"image": xray224, "bboxes": [[10, 10, 40, 40], [100, 10, 120, 40]]}
+    out, ops = p.apply(src, 4)
+    assert out["bboxes"] and not ops.materialised
+    assert [o.name for o in ops] == ["Affine", "bboxes_dropped"]
+    assert ops[0] == _tracked(p, src, 4)[1][0] and ops[-1].params == {"dropped": [1]}
+
+
+def test_lazy_operations_hold_the_source_until_read(xray224):
+    import gc
+    import weakref
+
+    p = ImagePipeline.from_preset("xray")
+    src = xray224.copy()
+    alive = weakref.ref(src)
+    variant, ops = p.apply(src, 5)
+    del src, variant
+    gc.collect()
+    assert alive() is not None  # kept to work the parameters out on first read
+    assert len(ops) >= 1
+    gc.collect()
+    assert alive() is None  # and let go once they are
+
+
+def test_lazy_operations_pickle_copy_and_serialize_as_lists(xrays):
+    import copy
+    import pickle
+
+    p = ImagePipeline.from_preset("xray")
+    seeds = [s for s in range(20) if p.apply(xrays[0], s)[1]][:5]  # samples where something fired
+    for s in seeds:
+        _, ops = p.apply(xrays[1], s)
+        again = pickle.loads(pickle.dumps(ops))  # read for the first time here, by pickling
+        assert type(again) is list and again == ops and ops == again
+        assert copy.deepcopy(p.apply(xrays[1], s)[1]) == ops
+        assert ops[:1] + ops[1:] == list(ops) == [*ops] and ops[0] in ops
+        assert repr(ops) == repr(list(ops)) and len(ops) == len(again)
+    # in a Candidate: to_dict, pickling (DataLoader workers, Ray), the frame of a run
+    variant, ops = p.apply(xrays[2], seeds[0])
+    c = Candidate(0, 0, variant, 1, ops, seeds[0])
+    expected = [o.to_dict() for o in _tracked(p, xrays[2], seeds[0])[1]]
+    assert c.to_dict()["operations"] == expected
+    json.dumps(c.to_dict()["operations"])
+    variant, ops = p.apply(xrays[2], seeds[0])
+    back = pickle.loads(pickle.dumps(Candidate(0, 0, variant, operations=ops, seed=seeds[0])))
+    assert type(back.operations) is list and [o.to_dict() for o in back.operations] == expected
+    cands, _ = Augmenter(p, n_variants=3).generate(as_sources(list(xrays[:4])))
+    frame = AugmentResult(cands).to_frame()
+    for cand, row in zip(cands, frame.itertuples(), strict=True):
+        tracked = _tracked(p, xrays[cand.source_id], cand.seed)[1]
+        assert row.operations == [o.to_dict() for o in tracked]
+        assert row.op_chain == " > ".join(o.name for o in tracked)
 
 
 # ---------------------------------------------------------------------------- targets
