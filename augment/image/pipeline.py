@@ -106,11 +106,12 @@ class ImagePipeline:
 
         The operations are lazy: a :class:`~augment.image.provenance.LazyOperations` that reads
         like a list of :class:`~augment.candidate.Operation` (and pickles as one). The variant is
-        made without albumentations' parameter tracking, which costs about 4% of a sample; the
-        parameters are worked out on first read of the operations by running the same seeded
-        sample again with tracking on, and kept. The seed fixes every draw, so the second run
-        draws exactly the parameters the first one applied; a caller that never reads them (a
-        training loop) pays nothing, and one that reads them (``augment run``) pays a second run.
+        made without albumentations' parameter tracking (tracking and converting the parameters
+        cost 3-7% of a sample); they are worked out on first read of the operations by running
+        the same seeded sample again with tracking on, and kept. The seed fixes every draw, so
+        the second run draws exactly the parameters the first one applied; a caller that never
+        reads them (a training loop) pays nothing, and one that reads them (``augment run``) pays
+        a second run.
 
         Until the operations are read they hold ``payload``: do not modify its image (or its
         mask, boxes or keypoints) in place, nor this pipeline's transforms, before reading them,
