@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,16 +37,18 @@ class Operation:
 class Candidate:
     """One augmented sample.
 
-    ``operations`` is the chain that made ``payload`` from the source, with drawn parameters;
-    ``seed`` reproduces it; ``version`` is the library version that made it. ``verdict`` is
-    attached by the fidelity filter.
+    ``operations`` is the chain that made ``payload`` from the source, with drawn parameters (a
+    list, or a sequence worked out on first read such as the one
+    :meth:`augment.image.ImagePipeline.apply` returns, which pickles as a list); ``seed``
+    reproduces it; ``version`` is the library version that made it. ``verdict`` is attached by
+    the fidelity filter.
     """
 
     source_id: Any
     variant: int
     payload: Any
     label: Any = None
-    operations: list[Operation] = field(default_factory=list)
+    operations: Sequence[Operation] = field(default_factory=list)
     seed: int | None = None
     version: str = __version__
     verdict: Verdict | None = None

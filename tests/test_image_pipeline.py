@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from augment.candidate import sample_seed
+from augment.candidate import Candidate, sample_seed
 from augment.image import ImagePipeline
-from augment.runner import Augmenter
+from augment.image.provenance import LazyOperations, operations
+from augment.runner import Augmenter, AugmentResult, as_sources
 from tests.conftest import REPO
 
 
@@ -60,12 +61,17 @@ sys.stdout.write(",".join(str(int(p.apply(im, 1000 + i)[0].astype(np.int64).sum(
 def test_same_variant_in_another_process(shared_data, xrays):
     out = subprocess.run(
         [sys.executable, "-c", SUBPROCESS, str(shared_data / "image" / "pneumoniamnist.npz")],
-        capture_output=True, text=True, cwd=REPO, check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
     ).stdout
     p = ImagePipeline.from_preset("xray")
-    here = [str(int(p.apply(im, 1000 + i)[0].astype(np.int64).sum() * 31 + i))
-            for i, im in enumerate(xrays[:5])]
+    here = [
+        str(int(p.apply(im, 1000 + i)[0].astype(np.int64).sum() * 31 + i))
+        for i, im in enumerate(xrays[:5])
+    ]
     assert out.split(",") == here
 
 
@@ -123,6 +129,103 @@ def test_recorded_angle_is_the_angle_applied(xray224):
         assert np.abs(out.astype(int) - redo.astype(int)).max() <= 1
 
 
+def _tracked(p, payload, seed):
+    """The operations as apply made them before they were lazy: one run with tracking on."""
+    _, out = p._run(payload, seed, track=True)
+    return out["image"], operations(out["applied_transforms"])
+
+
+def _rgb(img):
+    return np.repeat(img[:, :, None], 3, axis=2)
+
+
+@pytest.mark.parametrize("preset", ["xray", "photo", "document"])
+def test_lazy_operations_are_the_tracked_ones(xrays, xray224, preset):
+    p = ImagePipeline.from_preset(preset)
+    images = [xray224, *xrays] if preset == "xray" else [_rgb(xray224), *map(_rgb, xrays)]
+    fired = 0
+    for s in range(120):
+        img, seed = images[s % len(images)], sample_seed(3, preset, s)
+        out, ops = p.apply(img, seed)
+        assert isinstance(ops, LazyOperations) and not ops.materialised  # nothing paid yet
+        tracked_out, tracked = _tracked(ImagePipeline.from_preset(preset), img, seed)
+        assert np.array_equal(out, tracked_out)
+        assert ops == tracked and tracked == ops and ops.materialised
+        assert [o.to_dict() for o in ops] == [o.to_dict() for o in tracked]
+        fired += len(ops)
+    assert fired > 120  # most samples fired something: the comparison had parameters to compare
+
+
+def test_operations_read_late_are_still_those_applied(xrays, xray224):
+    """Other samples (bare images, boxes, other seeds) run between apply and the first read."""
+    p = ImagePipeline.from_preset("xray")
+    made = [p.apply(xrays[s % len(xrays)], 1000 + s) for s in range(40)]
+    box = {"image": xray224, "bboxes": [[20, 20, 200, 200]], "keypoints": [[100.0, 100.0]]}
+    for s in range(60):  # disturb every random state the pipeline holds
+        p(xrays[s % len(xrays)], s)
+        p.apply(box, s)[1].__len__()
+    fresh = ImagePipeline.from_preset("xray")
+    for s, (out, ops) in reversed(list(enumerate(made))):
+        expected_out, expected = _tracked(fresh, xrays[s % len(xrays)], 1000 + s)
+        assert np.array_equal(out, expected_out)
+        assert list(ops) == expected
+
+
+def test_lazy_operations_of_boxes_record_the_dropped_ones(xray224):
+    p = ImagePipeline([A.Affine(translate_px={"x": (150, 150), "y": (0, 0)}, p=1.0)])
+    src = {"image": xray224, "bboxes": [[10, 10, 40, 40], [100, 10, 120, 40]]}
+    out, ops = p.apply(src, 4)
+    assert out["bboxes"] and not ops.materialised
+    assert [o.name for o in ops] == ["Affine", "bboxes_dropped"]
+    assert ops[0] == _tracked(p, src, 4)[1][0] and ops[-1].params == {"dropped": [1]}
+
+
+def test_lazy_operations_hold_the_source_until_read(xray224):
+    import gc
+    import weakref
+
+    p = ImagePipeline.from_preset("xray")
+    src = xray224.copy()
+    alive = weakref.ref(src)
+    variant, ops = p.apply(src, 5)
+    del src, variant
+    gc.collect()
+    assert alive() is not None  # kept to work the parameters out on first read
+    assert len(ops) >= 1
+    gc.collect()
+    assert alive() is None  # and let go once they are
+
+
+def test_lazy_operations_pickle_copy_and_serialize_as_lists(xrays):
+    import copy
+    import pickle
+
+    p = ImagePipeline.from_preset("xray")
+    seeds = [s for s in range(20) if p.apply(xrays[0], s)[1]][:5]  # samples where something fired
+    for s in seeds:
+        _, ops = p.apply(xrays[1], s)
+        again = pickle.loads(pickle.dumps(ops))  # read for the first time here, by pickling
+        assert type(again) is list and again == ops and ops == again
+        assert copy.deepcopy(p.apply(xrays[1], s)[1]) == ops
+        assert ops[:1] + ops[1:] == list(ops) == [*ops] and ops[0] in ops
+        assert repr(ops) == repr(list(ops)) and len(ops) == len(again)
+    # in a Candidate: to_dict, pickling (DataLoader workers, Ray), the frame of a run
+    variant, ops = p.apply(xrays[2], seeds[0])
+    c = Candidate(0, 0, variant, 1, ops, seeds[0])
+    expected = [o.to_dict() for o in _tracked(p, xrays[2], seeds[0])[1]]
+    assert c.to_dict()["operations"] == expected
+    json.dumps(c.to_dict()["operations"])
+    variant, ops = p.apply(xrays[2], seeds[0])
+    back = pickle.loads(pickle.dumps(Candidate(0, 0, variant, operations=ops, seed=seeds[0])))
+    assert type(back.operations) is list and [o.to_dict() for o in back.operations] == expected
+    cands, _ = Augmenter(p, n_variants=3).generate(as_sources(list(xrays[:4])))
+    frame = AugmentResult(cands).to_frame()
+    for cand, row in zip(cands, frame.itertuples(), strict=True):
+        tracked = _tracked(p, xrays[cand.source_id], cand.seed)[1]
+        assert row.operations == [o.to_dict() for o in tracked]
+        assert row.op_chain == " > ".join(o.name for o in tracked)
+
+
 # ---------------------------------------------------------------------------- targets
 def _box_of(mask: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(mask)
@@ -136,16 +239,40 @@ def test_bboxes_masks_and_keypoints_follow_the_rotation(xray224, angle):
     mask[80:150, 60:140] = 1
     spot = np.zeros((224, 224), np.uint8)
     spot[99:102, 149:152] = 255  # a 3x3 spot around keypoint (150, 100)
-    p = ImagePipeline([A.Rotate(limit=(angle, angle), p=1.0, border_mode=cv2.BORDER_REPLICATE,
-                                rotate_method="largest_box")])
+    p = ImagePipeline(
+        [
+            A.Rotate(
+                limit=(angle, angle),
+                p=1.0,
+                border_mode=cv2.BORDER_REPLICATE,
+                rotate_method="largest_box",
+            )
+        ]
+    )
     out, _ = p.apply(
-        {"image": xray224, "mask": mask, "bboxes": [box], "bbox_labels": ["lesion"],
-         "keypoints": [[150.0, 100.0]]},
+        {
+            "image": xray224,
+            "mask": mask,
+            "bboxes": [box],
+            "bbox_labels": ["lesion"],
+            "keypoints": [[150.0, 100.0]],
+        },
         seed=1,
     )
     assert out["bbox_labels"] == ["lesion"]
-    assert p({"image": xray224, "mask": mask, "bboxes": [box], "bbox_labels": ["lesion"],
-              "keypoints": [[150.0, 100.0]]}, seed=1)["bboxes"] == out["bboxes"]
+    assert (
+        p(
+            {
+                "image": xray224,
+                "mask": mask,
+                "bboxes": [box],
+                "bbox_labels": ["lesion"],
+                "keypoints": [[150.0, 100.0]],
+            },
+            seed=1,
+        )["bboxes"]
+        == out["bboxes"]
+    )
     # the box is the enclosing box of the rotated rectangle = the box of the rotated mask
     assert np.allclose(out["bboxes"][0], _box_of(out["mask"]), atol=2.0)
     assert not np.allclose(out["bboxes"][0], box, atol=2.0)  # it moved
@@ -160,8 +287,11 @@ def test_bboxes_masks_and_keypoints_follow_the_rotation(xray224, angle):
 
 def test_a_box_that_leaves_the_image_is_a_constraint_not_lost(xray224):
     p = ImagePipeline([A.Affine(translate_px={"x": (150, 150), "y": (0, 0)}, p=1.0)])
-    src = {"image": xray224, "bboxes": [[10, 10, 40, 40], [100, 10, 120, 40]],
-           "bbox_labels": [0, 1]}
+    src = {
+        "image": xray224,
+        "bboxes": [[10, 10, 40, 40], [100, 10, 120, 40]],
+        "bbox_labels": [0, 1],
+    }
     res = Augmenter(p, n_variants=1).generate([_source(src)])[0]
     out = res[0].payload
     assert out["bbox_labels"] == [0]  # box 1 moved past the right edge
@@ -198,7 +328,8 @@ def test_presets_keep_shape_dtype_and_channels(xray224, preset, kind):
 def test_xray_preset_never_flips_and_photo_does():
     names = lambda p: {type(t).__name__ for t in p.transforms}  # noqa: E731
     assert not {"HorizontalFlip", "VerticalFlip", "Transpose"} & names(
-        ImagePipeline.from_preset("xray"))
+        ImagePipeline.from_preset("xray")
+    )
     assert "HorizontalFlip" in names(ImagePipeline.from_preset("photo"))
     with pytest.raises(ValueError, match="unknown image preset 'ct'"):
         ImagePipeline.from_preset("ct")
@@ -209,8 +340,11 @@ def test_xray_preset_never_flips_and_photo_does():
 def test_serialized_pipeline_behaves_the_same(tmp_path, xrays, suffix):
     p = ImagePipeline.from_preset("photo", max_rotation=20)
     q = ImagePipeline.load(p.save(tmp_path / f"pipe{suffix}"))
-    assert q.to_dict() == p.to_dict() == ImagePipeline.from_dict(json.loads(json.dumps(
-        p.to_dict()))).to_dict()
+    assert (
+        q.to_dict()
+        == p.to_dict()
+        == ImagePipeline.from_dict(json.loads(json.dumps(p.to_dict()))).to_dict()
+    )
     rgb = np.repeat(xrays[:4, :, :, None], 3, axis=3)
     for s, img in enumerate(rgb):
         a, ops_a = p.apply(img, s)
@@ -243,14 +377,30 @@ def test_pipelines_compose(xrays):
         (np.full((28, 28), 3.0, np.float32), ValueError, r"must lie in \[0, 1\]"),
         ([[1, 2], [3, 4]], TypeError, "not a numpy array|mapping"),
         (None, TypeError, "is None"),
-        ({"image": np.zeros((28, 28), np.uint8), "mask": np.zeros((20, 20), np.uint8)},
-         ValueError, r"mask has shape \(20, 20\) but the image is 28x28"),
-        ({"image": np.zeros((28, 28), np.uint8), "bboxes": [[0, 0, 40, 10]]},
-         ValueError, "box 0 .* not inside the 28x28 image"),
-        ({"image": np.zeros((28, 28), np.uint8), "bboxes": [[0, 0, 5, 5]], "bbox_labels": [1, 2]},
-         ValueError, "2 bbox_labels for 1 bboxes"),
-        ({"image": np.zeros((28, 28), np.uint8), "keypoints": [[1.0, np.nan]]},
-         ValueError, r"keypoints\[0\] contains NaN"),
+        (
+            {"image": np.zeros((28, 28), np.uint8), "mask": np.zeros((20, 20), np.uint8)},
+            ValueError,
+            r"mask has shape \(20, 20\) but the image is 28x28",
+        ),
+        (
+            {"image": np.zeros((28, 28), np.uint8), "bboxes": [[0, 0, 40, 10]]},
+            ValueError,
+            "box 0 .* not inside the 28x28 image",
+        ),
+        (
+            {
+                "image": np.zeros((28, 28), np.uint8),
+                "bboxes": [[0, 0, 5, 5]],
+                "bbox_labels": [1, 2],
+            },
+            ValueError,
+            "2 bbox_labels for 1 bboxes",
+        ),
+        (
+            {"image": np.zeros((28, 28), np.uint8), "keypoints": [[1.0, np.nan]]},
+            ValueError,
+            r"keypoints\[0\] contains NaN",
+        ),
         ({"img": np.zeros((28, 28), np.uint8)}, ValueError, "unknown payload key"),
     ],
 )
@@ -262,7 +412,8 @@ def test_bad_input_gets_a_clear_error(payload, error, message):
 def test_bad_rows_are_recorded_not_dropped(xrays):
     sources = [xrays[0], np.zeros((28, 28, 2), np.uint8), xrays[1]]
     res = Augmenter(ImagePipeline.from_preset("xray"), n_variants=2).generate(
-        __import__("augment.runner", fromlist=["as_sources"]).as_sources(sources))
+        __import__("augment.runner", fromlist=["as_sources"]).as_sources(sources)
+    )
     cands, errors = res
     assert len(cands) == 4 and len(errors) == 2
     assert {e["source_id"] for e in errors} == {1}
@@ -300,8 +451,9 @@ def test_used_pipeline_copies_pickles_and_agrees_across_paths(xray224):
 
     p = ImagePipeline.from_preset("xray")
     bare = [p.apply(xray224, s)[0] for s in range(3)]  # the bare-image Compose first
-    with_box = [p.apply({"image": xray224, "bboxes": [[50, 50, 150, 150]]}, s)[0]["image"]
-                for s in range(3)]  # then the Compose with box processors, built from copies
+    with_box = [
+        p.apply({"image": xray224, "bboxes": [[50, 50, 150, 150]]}, s)[0]["image"] for s in range(3)
+    ]  # then the Compose with box processors, built from copies
     for a, b in zip(bare, with_box, strict=True):
         assert np.array_equal(a, b)  # the same seed draws the same image either way
     q = pickle.loads(pickle.dumps(p))

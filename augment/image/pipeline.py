@@ -7,6 +7,7 @@ import copy
 import json
 import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ import albumentations as A
 import numpy as np
 
 from augment.candidate import Operation
-from augment.image.provenance import operations
-from augment.image.sample import as_targets
+from augment.image.provenance import LazyOperations, operations
+from augment.image.sample import as_targets, plain_uint8_image
 from augment.image.seeding import SampleRandomState
 
 #: Box format of payload ``bboxes``: pixels, ``[x_min, y_min, x_max, y_max]``.
@@ -100,54 +101,83 @@ class ImagePipeline:
         )
 
     # ------------------------------------------------------------------ running
-    def apply(self, payload: Any, seed: int) -> tuple[Any, list[Operation]]:
-        """One variant of ``payload`` made from ``seed``, and the operations applied."""
-        targets, out = self._run(payload, seed, track=True)
-        ops = operations(out["applied_transforms"])
+    def apply(self, payload: Any, seed: int) -> tuple[Any, Sequence[Operation]]:
+        """One variant of ``payload`` made from ``seed``, and the operations applied.
+
+        The operations are lazy: a :class:`~augment.image.provenance.LazyOperations` that reads
+        like a list of :class:`~augment.candidate.Operation` (and pickles as one). The variant is
+        made without albumentations' parameter tracking (tracking and converting the parameters
+        cost 3-7% of a sample); they are worked out on first read of the operations by running
+        the same seeded sample again with tracking on, and kept. The seed fixes every draw, so
+        the second run draws exactly the parameters the first one applied; a caller that never
+        reads them (a training loop) pays nothing, and one that reads them (``augment run``) pays
+        a second run.
+
+        Until the operations are read they hold ``payload``: do not modify its image (or its
+        mask, boxes or keypoints) in place, nor this pipeline's transforms, before reading them,
+        or the parameters worked out may differ from those applied (they are drawn from the seed,
+        but some transforms also take them from the targets: the image's shape, the boxes, the
+        mask). ``list(ops)`` fixes them at once and lets go of the payload.
+        """
+        if plain_uint8_image(payload):  # the hot path: nothing to check, nothing else to move
+            targets = {"image": payload}
+            image = self._sample(targets, seed, track=False)["image"]
+            return image, LazyOperations(partial(self._operations, targets, seed, ()))
+        targets, out = self._run(payload, seed, track=False)
         if isinstance(payload, np.ndarray):
-            return out["image"], ops
+            return out["image"], LazyOperations(partial(self._operations, targets, seed, ()))
         result, dropped = _payload(targets, out)
-        if dropped:
-            ops.append(Operation("bboxes_dropped", {"dropped": dropped}))
-        return result, ops
+        extra = (Operation("bboxes_dropped", {"dropped": dropped}),) if dropped else ()
+        return result, LazyOperations(partial(self._operations, targets, seed, extra))
+
+    def _operations(
+        self, targets: dict[str, Any], seed: int, extra: tuple[Operation, ...]
+    ) -> list[Operation]:
+        """The operations of sample ``seed`` of ``targets``: the sample run again, tracked."""
+        ops = operations(self._sample(targets, seed, track=True)["applied_transforms"])
+        ops.extend(extra)
+        return ops
 
     def __call__(self, payload: Any, seed: int) -> Any:
         """The variant alone, without provenance (for a Dataset's ``__getitem__``): the same
-        variant as :meth:`apply` with the same seed, a little faster."""
+        variant as :meth:`apply` with the same seed."""
+        if plain_uint8_image(payload):  # the hot path: nothing to check, nothing else to move
+            return self._sample({"image": payload}, seed, track=False)["image"]
         targets, out = self._run(payload, seed, track=False)
         if isinstance(payload, np.ndarray):
             return out["image"]
         return _payload(targets, out)[0]
 
-    def _run(
-        self, payload: Any, seed: int, track: bool
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _run(self, payload: Any, seed: int, track: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The checked targets of ``payload`` and albumentations' output for sample ``seed``
+        (with ``applied_transforms`` when ``track``)."""
         targets = as_targets(payload)
-        data: dict[str, Any] = {"image": targets["image"]}
-        if "mask" in targets:
-            data["mask"] = targets["mask"]
-        if "bboxes" in targets:
-            data["bboxes"] = targets["bboxes"]
-            data["bbox_ids"] = np.arange(len(targets["bboxes"]))
-        if "keypoints" in targets:
-            data["keypoints"] = targets["keypoints"]
-        if "bboxes" in data or "keypoints" in data:
-            data.setdefault("bboxes", np.zeros((0, 4)))
-            data.setdefault("bbox_ids", np.zeros(0, dtype=np.int64))
-            data.setdefault("keypoints", np.zeros((0, 2)))
+        return targets, self._sample(targets, seed, track)
+
+    def _sample(self, targets: dict[str, Any], seed: int, track: bool) -> dict[str, Any]:
+        if "bboxes" in targets or "keypoints" in targets:
+            data: dict[str, Any] = {"image": targets["image"]}
+            if "mask" in targets:
+                data["mask"] = targets["mask"]
+            boxes = targets.get("bboxes")
+            data["bboxes"] = np.zeros((0, 4)) if boxes is None else boxes
+            data["bbox_ids"] = np.arange(0 if boxes is None else len(boxes))
+            points = targets.get("keypoints")
+            data["keypoints"] = np.zeros((0, 2)) if points is None else points
             if self._compose_targets is None:
                 self._compose_targets = self._build(with_targets=True)
             compose = self._compose_targets
-        else:
-            compose = self.compose
-        if self._lock is None:
-            self._lock = threading.Lock()
-        with self._lock:  # the Compose holds the random state: one sample at a time
-            state = self._state_for(compose)
+        else:  # a bare image, or an image and its mask
+            data = targets
+            compose = self._compose if self._compose is not None else self.compose
+        lock = self._lock
+        if lock is None:
+            lock = self._lock = threading.Lock()
+        with lock:  # the Compose holds the random state: one sample at a time
+            state = self._states.get(id(compose)) or self._state_for(compose)
             state.reset(seed)
-            compose.save_applied_params = track  # what was drawn, for apply's provenance
-            out = compose(**data)
-        return targets, out
+            compose.save_applied_params = track  # what was drawn, for the operations
+            return compose(**data)
 
     def _state_for(self, compose: A.Compose) -> SampleRandomState:
         state = self._states.get(id(compose))
@@ -164,9 +194,7 @@ class ImagePipeline:
         img = candidate["image"] if isinstance(candidate, dict) else candidate
         if isinstance(src, np.ndarray) and isinstance(img, np.ndarray):
             if src.shape != img.shape or src.dtype != img.dtype:
-                return (
-                    f"image changed from {src.shape} {src.dtype} to {img.shape} {img.dtype}"
-                )
+                return f"image changed from {src.shape} {src.dtype} to {img.shape} {img.dtype}"
         if isinstance(source, dict) and isinstance(candidate, dict):
             n_src, n_out = len(source.get("bboxes") or []), len(candidate.get("bboxes") or [])
             if n_out < n_src:

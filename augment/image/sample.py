@@ -33,7 +33,7 @@ def check_image(image: Any, what: str = "image") -> np.ndarray:
 
 def as_targets(payload: Any) -> dict[str, Any]:
     """The payload as a checked dict of targets (image always present)."""
-    if _plain_uint8_image(payload):  # the common case, checked in a few attribute reads
+    if plain_uint8_image(payload):  # the common case, checked in a few attribute reads
         return {"image": payload}
     if isinstance(payload, np.ndarray) or payload is None:
         return {"image": check_image(payload)}
@@ -84,7 +84,9 @@ def as_targets(payload: Any) -> dict[str, Any]:
     return targets
 
 
-def _plain_uint8_image(x: Any) -> bool:
+def plain_uint8_image(x: Any) -> bool:
+    """Whether ``x`` is a non-empty uint8 image that needs no further checks (the common case,
+    told in a few attribute reads)."""
     if type(x) is not np.ndarray or x.dtype.char != "B" or not x.size:
         return False
     return x.ndim == 2 or (x.ndim == 3 and x.shape[2] in (1, 3, 4))

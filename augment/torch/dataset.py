@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from torch.utils.data import Dataset
 
-from augment.candidate import Candidate, sample_seed
+from augment.candidate import Candidate, Operation, sample_seed
 from augment.pipeline import Pipeline
 from augment.targeting import plan_counts
 from fidelity.filter import FidelityFilter
@@ -185,7 +185,7 @@ class AugmentedDataset(Dataset):
         augmented: bool,
         row: int,
         verdict: Verdict | None,
-        operations: list,
+        operations: Sequence[Operation],
     ) -> Any:
         if not self.return_info:
             return payload, label
