@@ -42,8 +42,15 @@ ARMS = ("none", "duplicated", "unfiltered", "filtered", "size_matched", "targete
 #: Comparisons reported with intervals.
 PAIRS = tuple((a, "none") for a in ARMS[1:]) + (("filtered", "size_matched"),)
 MODELS = ("tfidf", "minilm")
-#: Constructor overrides of ``--quick``: a smoke run of every arm in about a minute.
-QUICK: dict[str, Any] = {"sizes": ("120", "10/class"), "seeds": 2, "n_variants": 8}
+#: Constructor overrides of ``--quick``: a smoke run of every arm in under a minute (a coarser
+#: C grid and 3 folds; not a result).
+QUICK: dict[str, Any] = {
+    "sizes": ("60", "5/class"),
+    "seeds": 2,
+    "n_variants": 4,
+    "c_grid": (0.1, 1.0, 10.0, 100.0),
+    "n_splits": 3,
+}
 
 
 def parse_size(size: str | int) -> tuple[int, bool]:
