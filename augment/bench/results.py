@@ -170,6 +170,9 @@ class BenchResult:
         interval, then the other paired comparisons (``filtered vs size_matched``, ...)."""
         table, diffs = self.table(), self.differences()
         lines = [f"## {title or self.task}", ""]
+        for who, figures in self.meta.get("reference", {}).items():
+            said = "; ".join(f"{k}: {v}" for k, v in figures.items())
+            lines += [f"Reference point, {who}: {said}.", ""]
         if table.empty:
             return "\n".join([*lines, "No trials.", ""])
         for (dataset, size, model), tab in table.groupby(SETTING, sort=False):
