@@ -46,10 +46,19 @@ def image(
     data: str | Path, quick: bool = False, show_progress: bool | None = None, **overrides: Any
 ) -> BenchResult:
     """The PneumoniaMNIST few-shot benchmark."""
+    import torch
+
     from augment.bench.image import QUICK, ImageBenchmark
 
     settings = {**(QUICK if quick else {}), **overrides}
-    return ImageBenchmark(data, show_progress=show_progress, **settings).run()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the CNNs are tiny; one thread is also what makes runs bit-equal
+    try:
+        result = ImageBenchmark(data, show_progress=show_progress, **settings).run()
+    finally:
+        torch.set_num_threads(threads)
+    result.meta["torch_threads"] = 1
+    return result
 
 
 def persona(
