@@ -3,6 +3,8 @@ and where the results are written."""
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,6 +94,14 @@ def shared_inputs(data_dir: str | Path, task: str, quick: bool = False) -> Any:
     return sets
 
 
+#: Headings of each task's results page.
+TITLES = {
+    "text": "Text: EDA augmentation, small training samples, two CPU classifiers",
+    "image": "Image: PneumoniaMNIST few-shot, small CNN",
+    "persona": "Personas: churn within the senior-citizen segment (50 seniors in training)",
+}
+
+
 def run_task(
     task: str,
     inputs: Any,
@@ -100,15 +110,23 @@ def run_task(
     show_progress: bool | None = None,
     **overrides: Any,
 ) -> tuple[BenchResult, dict[str, Path], float]:
-    """Run one task and write ``downstream_{task}.{json,md,png}`` to ``out``; returns the
-    result, the paths and the seconds it took."""
+    """Run one task and write ``downstream_{task}.{json,md,png}`` to ``out`` (with the task's
+    notes on how it was measured, where it has them); returns the result, the paths and the
+    seconds it took."""
+    import importlib
+
     start = time.perf_counter()
     runner = {"text": text, "image": image, "persona": persona}[task]
     result = runner(inputs, quick=quick, show_progress=show_progress, **overrides)
     elapsed = time.perf_counter() - start
     result.meta["elapsed_s"] = round(elapsed, 1)
     result.meta["mode"] = "quick" if quick else "full"
-    title = f"Downstream benchmark: {task} ({result.meta['mode']} mode)"
+    result.meta["machine"] = f"{platform.machine()}, {os.cpu_count()} CPU cores"
+    title = TITLES[task] + (" (quick mode: a smoke run, not a result)" if quick else "")
     with threadpool_limits(1, user_api="blas"):  # small matrix products: threads only contend
         paths = result.write(out, f"downstream_{task}", title=title)
+    notes = getattr(importlib.import_module(f"augment.bench.{task}"), "notes", None)
+    if notes is not None:
+        md = paths["markdown"]
+        md.write_text(md.read_text() + "\n" + notes(result))
     return result, paths, elapsed
