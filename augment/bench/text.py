@@ -294,3 +294,31 @@ def _size_key(size: str | int) -> int:
 def new_result() -> BenchResult:
     """An empty result for text benchmarks (accuracy and macro-F1)."""
     return BenchResult("text", ("accuracy", "macro_f1"), PAIRS)
+
+
+def notes(result: BenchResult) -> str:
+    """A Markdown paragraph on how the text result was made, with the filter's accept rates."""
+    m = result.meta
+    trials = result.per_trial()
+    lines = [
+        "### How this was measured",
+        "",
+        "* Training samples: `N` = N rows at random, `N/class` = N rows of every class; a new "
+        "sample per seed, the same for every arm of that seed. Scored on the whole test file.",
+        f"* Augmentation: {m.get('augmentation', '?')} (seeded per row and variant). Filter: "
+        f"{m.get('filter', {}).get('encoder', '?')}, band {m.get('filter', {}).get('band', '?')}.",
+        "* Classifiers: `tfidf` = TF-IDF of words and bigrams (sublinear tf) + logistic "
+        "regression; `minilm` = frozen all-MiniLM-L6-v2 embeddings + logistic regression. `C` "
+        f"per arm from {m.get('c_grid', '?')}: {m.get('cv', '?')}.",
+        "* `targeted` spends the unfiltered arm's budget by class balance (at most "
+        "`targeted_max_per_row` per row) and keeps what the filter accepts; on balanced "
+        "`N/class` samples it would repeat `filtered` and is left out.",
+    ]
+    if not trials.empty and "accept_rate" in trials:
+        rate = trials.groupby(["dataset", "size"], sort=False)["accept_rate"].mean()
+        lines.append(
+            "* Share of candidates the filter accepted: "
+            + ", ".join(f"{d} {s} {100 * r:.0f} %" for (d, s), r in rate.items())
+            + "."
+        )
+    return "\n".join(lines) + "\n"
