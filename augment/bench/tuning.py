@@ -74,12 +74,14 @@ class TrainingSet:
 def folds(
     data: TrainingSet, n_splits: int = 4, random_state: int = 0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train rows, validation rows) per fold, built as the module docstring says; none when
-    there are fewer than two original rows. A class with fewer rows than folds is spread as far
+    """(train rows, validation rows) per fold, built as the module docstring says; fewer folds
+    when even the largest class has fewer original rows than ``n_splits``, none when there are
+    fewer than two. A class with fewer rows than folds is spread as far
     as it goes (some folds validate without it)."""
     orig = np.flatnonzero(data.original)
     labels = data.labels[orig]
-    k = int(min(n_splits, len(np.unique(data.source[orig]))))
+    largest_class = int(np.unique(labels, return_counts=True)[1].max()) if len(orig) else 0
+    k = int(min(n_splits, len(np.unique(data.source[orig])), largest_class))
     if k < 2:
         return []
     out = []
