@@ -142,7 +142,7 @@ def test_text_benchmark_runs_every_arm_and_matches_sizes(trec_run):
     assert df[["accuracy", "macro_f1"]].apply(lambda c: c.between(0, 1).all()).all()
     d = trec_run.differences()
     assert {("filtered", "size_matched"), ("unfiltered", "none")} <= set(zip(d.arm, d.baseline))
-    assert (d.low <= d.diff).all() and (d.diff <= d.high).all()
+    assert (d["low"] <= d["diff"]).all() and (d["diff"] <= d["high"]).all()
 
 
 def test_the_same_seed_gives_the_same_table(shared_data, trec_run):

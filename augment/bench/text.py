@@ -72,7 +72,7 @@ def sample_rows(labels: np.ndarray, size: str | int, rng: np.random.Generator) -
     for c in np.unique(labels):
         pool = np.flatnonzero(labels == c)
         if len(pool) < n:
-            raise ValueError(f"class {c!r} has {len(pool)} training rows, fewer than {n}")
+            raise ValueError(f"class {str(c)!r} has {len(pool)} training rows, fewer than {n}")
         rows.append(rng.choice(pool, size=n, replace=False))
     return np.sort(np.concatenate(rows))
 
