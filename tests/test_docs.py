@@ -18,6 +18,7 @@ PAGES = [
     "docs/targeting.md",
     "docs/run.md",
     "docs/image.md",
+    "docs/benchmarks/downstream.md",
 ]
 
 
