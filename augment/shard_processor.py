@@ -13,6 +13,7 @@ import pandas as pd
 
 from augment.config import RunConfig
 from augment.io.inputs import Shard
+from augment.io.json_values import json_default
 from augment.runner import Augmenter
 from fidelity.filter import FidelityFilter
 
@@ -110,7 +111,9 @@ class ShardProcessor:
                     "similarity": float(v.similarity) if not math.isnan(v.similarity) else None,
                     "reason": v.reason.value,
                     "detail": v.detail,
-                    "operations": json.dumps([op.to_dict() for op in c.operations], default=_plain),
+                    "operations": json.dumps(
+                        [op.to_dict() for op in c.operations], default=json_default
+                    ),
                     "seed": c.seed,
                     "version": c.version,
                 }
@@ -172,11 +175,3 @@ def _normalise(table: pd.DataFrame) -> pd.DataFrame:
     table["seed"] = table["seed"].astype("int64")
     table["similarity"] = table["similarity"].astype("float64")
     return table
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from augment.bench.stats import SCORE_METRICS, paired_bootstrap, point, resample_weights
+from augment.io.json_values import json_default
 from fidelity.plotting import save_figure, subplots
 
 #: Columns that name one setting: a data set, a training size and a classifier.
@@ -248,7 +249,7 @@ class BenchResult:
             "json": folder / f"{stem}.json",
             "markdown": folder / f"{stem}.md",
         }
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=1, default=_plain) + "\n")
+        paths["json"].write_text(json.dumps(self.to_dict(), indent=1, default=json_default) + "\n")
         paths["png"] = self.plot(folder / f"{stem}.png")
         md = self.to_markdown(title) + f"\n![differences against none]({stem}.png)\n"
         paths["markdown"].write_text(md)
@@ -271,11 +272,3 @@ def _mode(values: pd.Series) -> Any:
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(df.to_json(orient="records")) if not df.empty else []
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
