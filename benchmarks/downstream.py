@@ -10,7 +10,6 @@ docs/benchmarks/downstream.md for the method and the results.
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
 import sys
 from pathlib import Path
@@ -19,8 +18,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from augment.bench import suite  # noqa: E402
-
-DATA = Path(os.environ.get("AUGMENT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 def main() -> None:
@@ -38,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     extra = {} if args.seeds is None else {"seeds": args.seeds}
     for task in args.tasks.split(","):
-        inputs = suite.shared_inputs(DATA, task, args.quick)
+        inputs = suite.shared_inputs(suite.shared_data_root(), task, args.quick)
         result, paths, elapsed = suite.run_task(task, inputs, args.out, args.quick, **extra)
         if args.keep is not None:
             args.keep.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,6 @@ and the same for every arm, and that is the control. Metrics: accuracy (pneumoni
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,8 +94,9 @@ def data_file(data: str | Path | None = None) -> Path:
     ``pneumoniamnist.npz``) in the folder ``data``; by default in ``$AUGMENT_SHARED_DATA``, else
     in ``../shared/data`` beside the repository."""
     if data is None:
-        repo = Path(__file__).resolve().parents[2]
-        data = os.environ.get("AUGMENT_SHARED_DATA", repo.parent / "shared" / "data")
+        from augment.bench.suite import shared_data_root
+
+        data = shared_data_root()
     path = Path(data)
     if path.is_dir():
         for candidate in (path / "image" / "pneumoniamnist.npz", path / "pneumoniamnist.npz"):
@@ -205,13 +205,14 @@ class ImageBenchmark:
     def run(self, result: BenchResult | None = None) -> BenchResult:
         """Train and score every (size, seed, arm); adds to ``result`` when given."""
         self._check()
-        d = load_pneumoniamnist(self.data)
+        path = data_file(self.data)
+        d = load_pneumoniamnist(path)
         flt = self.filter()
         pipes = family_pipelines()
         result = result or new_result()
         result.truth[DATASET] = d["test_labels"]
         result.meta.setdefault("datasets", {})[DATASET] = {
-            "data": str(data_file(self.data)),
+            "data": str(path),
             "train_rows": len(d["train_labels"]),
             "test_rows": len(d["test_labels"]),
             "test_positive_share": round(float(d["test_labels"].mean()), 4),

@@ -50,7 +50,6 @@ Design
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,9 +97,11 @@ QUICK: dict[str, Any] = {"seeds": 3}
 
 
 def default_data() -> Path:
-    """``$AUGMENT_SHARED_DATA/tabular/telco_churn.csv``, else ``../shared/data/...``."""
-    root = Path(os.environ.get("AUGMENT_SHARED_DATA", Path("..") / "shared" / "data"))
-    return root / "tabular" / "telco_churn.csv"
+    """``tabular/telco_churn.csv`` in the shared data folder (``$AUGMENT_SHARED_DATA``, else
+    ``../shared/data`` beside the repository)."""
+    from augment.bench.suite import shared_data_root
+
+    return shared_data_root() / "tabular" / "telco_churn.csv"
 
 
 @dataclass

@@ -73,6 +73,13 @@ def persona(
     return PersonaBenchmark(data, show_progress=show_progress, **settings).run()
 
 
+def shared_data_root() -> Path:
+    """The shared data folder: ``$AUGMENT_SHARED_DATA``, else ``../shared/data`` beside the
+    repository."""
+    repo = Path(__file__).resolve().parents[2]
+    return Path(os.environ.get("AUGMENT_SHARED_DATA", repo.parent / "shared" / "data"))
+
+
 def shared_inputs(data_dir: str | Path, task: str, quick: bool = False) -> Any:
     """What ``task`` reads from a shared data folder (``../shared/data``), checked to exist."""
     root = Path(data_dir)
