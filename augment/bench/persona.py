@@ -52,6 +52,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,9 @@ class Split:
     numeric: list[str]
     categories: dict[str, list[Any]]
 
-    @property
+    @cached_property
     def in_segment(self) -> np.ndarray:
+        """Which table rows are in the segment (worked out once)."""
         return _in_segment(self.table)
 
     def items(self, rows: np.ndarray | pd.DataFrame) -> np.ndarray:
