@@ -249,30 +249,16 @@ def test_bboxes_masks_and_keypoints_follow_the_rotation(xray224, angle):
             )
         ]
     )
-    out, _ = p.apply(
-        {
-            "image": xray224,
-            "mask": mask,
-            "bboxes": [box],
-            "bbox_labels": ["lesion"],
-            "keypoints": [[150.0, 100.0]],
-        },
-        seed=1,
-    )
+    payload = {
+        "image": xray224,
+        "mask": mask,
+        "bboxes": [box],
+        "bbox_labels": ["lesion"],
+        "keypoints": [[150.0, 100.0]],
+    }
+    out, _ = p.apply(payload, seed=1)
     assert out["bbox_labels"] == ["lesion"]
-    assert (
-        p(
-            {
-                "image": xray224,
-                "mask": mask,
-                "bboxes": [box],
-                "bbox_labels": ["lesion"],
-                "keypoints": [[150.0, 100.0]],
-            },
-            seed=1,
-        )["bboxes"]
-        == out["bboxes"]
-    )
+    assert p(payload, seed=1)["bboxes"] == out["bboxes"]
     # the box is the enclosing box of the rotated rectangle = the box of the rotated mask
     assert np.allclose(out["bboxes"][0], _box_of(out["mask"]), atol=2.0)
     assert not np.allclose(out["bboxes"][0], box, atol=2.0)  # it moved
