@@ -191,23 +191,38 @@ class FidelityFilter:
         if enc:
             enc = dict(enc)
             kind = enc.pop("type", "text")
-            if kind == "text":
-                from fidelity.encoders.text import TextEncoder
-
-                encoder = TextEncoder(**enc)
-            elif kind == "tabular":
-                from fidelity.encoders.tabular import TabularEncoder
-
-                encoder = TabularEncoder.from_dict(enc)
-            elif kind == "image":
-                from fidelity.encoders.image import ImageEncoder
-
-                encoder = ImageEncoder(**enc)
-            else:
-                raise ValueError(
-                    f"unknown encoder type {kind!r} (known: 'text', 'tabular', 'image')"
-                )
+            if kind not in ENCODERS:
+                known = ", ".join(repr(k) for k in ENCODERS)
+                raise ValueError(f"unknown encoder type {kind!r} (known: {known})")
+            encoder = ENCODERS[kind](enc)
         return cls(encoder, d["min_similarity"], d["max_similarity"])
+
+
+def _text_encoder(d: dict[str, Any]) -> Encoder:
+    from fidelity.encoders.text import TextEncoder
+
+    return TextEncoder(**d)
+
+
+def _tabular_encoder(d: dict[str, Any]) -> Encoder:
+    from fidelity.encoders.tabular import TabularEncoder
+
+    return TabularEncoder.from_dict(d)
+
+
+def _image_encoder(d: dict[str, Any]) -> Encoder:
+    from fidelity.encoders.image import ImageEncoder
+
+    return ImageEncoder(**d)
+
+
+#: Encoder ``type`` (as its ``to_dict`` writes it) -> how :meth:`FidelityFilter.from_dict` builds
+#: one from the rest of its dict.
+ENCODERS: dict[str, Any] = {
+    "text": _text_encoder,
+    "tabular": _tabular_encoder,
+    "image": _image_encoder,
+}
 
 
 def _as_list(x: Sequence[Any], name: str) -> list[Any]:

@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -96,7 +103,7 @@ class RunConfig(_Strict):
     """One `augment run` job."""
 
     input: InputConfig
-    modality: Literal["text", "image"] = "text"
+    modality: str = Field("text", description="a registered modality: text, image")
     pipeline: PipelineConfig
     targeting: TargetingConfig = Field(default_factory=lambda: TargetingConfig(n_variants=4))
     filter: FilterConfig = Field(default_factory=FilterConfig)
@@ -104,18 +111,27 @@ class RunConfig(_Strict):
     output: Path
     shard_rows: int = Field(1000, ge=1, description="rows per resumable unit of work")
 
-    @model_validator(mode="after")
-    def _image_band(self) -> RunConfig:
-        """Image jobs default to the band measured for the image encoder (the defaults above are
-        for sentence embeddings); bounds given in the config are kept."""
-        if self.modality == "image":
-            from fidelity.encoders.image import RECOMMENDED_BAND
+    @field_validator("modality")
+    @classmethod
+    def _known_modality(cls, name: str) -> str:
+        from augment.pipeline import modality_named
 
-            given = self.filter.model_fields_set
+        modality_named(name)  # a ValueError naming the known ones
+        return name
+
+    @model_validator(mode="after")
+    def _modality_band(self) -> RunConfig:
+        """A modality whose encoder has a measured band (images) uses it for the bounds the
+        config leaves out (the defaults above are for sentence embeddings)."""
+        from augment.pipeline import modality_named
+
+        band = modality_named(self.modality).default_band
+        if band is not None:
+            b, given = band(), self.filter.model_fields_set
             if "min_similarity" not in given:
-                self.filter.min_similarity = RECOMMENDED_BAND.min_similarity
+                self.filter.min_similarity = b.min_similarity
             if "max_similarity" not in given:
-                self.filter.max_similarity = RECOMMENDED_BAND.max_similarity
+                self.filter.max_similarity = b.max_similarity
         return self
 
     @classmethod

@@ -20,11 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from augment.config import RunConfig
 from augment.io.atomic import atomic_write_parquet
-from augment.io.inputs import count_rows, iter_shards, read_labels
-from augment.io.manifest import Manifest
-from augment.shard_processor import ShardOutput, ShardProcessor
+from augment.run.config import RunConfig
+from augment.run.inputs import count_rows, iter_shards, read_labels
+from augment.run.manifest import Manifest
+from augment.run.shard import ShardOutput, ShardProcessor
 from augment.targeting import plan_by_balance, plan_counts
 from fidelity.progress import progress
 
@@ -139,7 +139,7 @@ class Job:
         with bar:
             for out in self._outputs(plan, manifest.done):
                 self._persist(out)
-                manifest.mark(out.index, out.counts)
+                manifest.mark(out.index, out.counts, out.summary)
                 bar.update(out.counts["rows"])
                 done_rows += out.counts["rows"]
                 if not show:  # log-friendly: one line per shard
@@ -155,10 +155,11 @@ class Job:
         if missing:
             raise RuntimeError(f"shards {sorted(missing)[:10]} did not finish")
         self._merge(plan.shards)
-        from augment.job_report import write_report
+        from augment.run.report import write_report
 
         manifest.data["counts"] = manifest.totals()
-        manifest.data["models"] = self._models()
+        manifest.data["summary"] = manifest.summary()
+        manifest.data["models"] = self._models(manifest)
         manifest.data["status"] = "complete"
         manifest.data["engine"] = self.engine
         manifest.save()
@@ -173,7 +174,7 @@ class Job:
 
     def _outputs(self, plan: JobPlan, done: set[int]) -> Iterator[ShardOutput]:
         if self.engine == "ray":
-            from augment.engines.ray_engine import run_shards
+            from augment.run.ray import run_shards
 
             pending = [k for k in range(plan.shards) if k not in done]
             yield from run_shards(self.cfg, plan.counts, pending, self.ray_actors)
@@ -217,10 +218,16 @@ class Job:
             lines += [r.to_json() for _, r in err.iterrows()]
         atomic_write_text(self.cfg.output / "errors.jsonl", "".join(x + "\n" for x in lines))
 
-    def _models(self) -> dict[str, Any]:
-        from augment.shard_processor import build_filter
-
-        return {f"{self.cfg.modality}_encoder": build_filter(self.cfg).encoder.name}
+    def _models(self, manifest: Manifest) -> dict[str, Any]:
+        """The encoder(s) that judged the job, by name, as the shards recorded them."""
+        names = sorted(
+            {
+                s["summary"]["encoder"]
+                for s in manifest.data["shards"].values()
+                if s.get("summary", {}).get("encoder")
+            }
+        )
+        return {f"{self.cfg.modality}_encoder": names[0] if len(names) == 1 else names}
 
 
 def load_tables(output: str | Path) -> dict[str, pd.DataFrame]:
