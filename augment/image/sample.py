@@ -84,8 +84,8 @@ def as_targets(payload: Any) -> dict[str, Any]:
         for i, (x, y) in enumerate(points):
             if not (0 <= x < w and 0 <= y < h):
                 raise ValueError(
-                    f"keypoint {i} {points[i].tolist()} is not inside the {w}x{h} image as [x, y] in pixels "
-                    f"with 0 <= x < {w}, 0 <= y < {h}"
+                    f"keypoint {i} {points[i].tolist()} is not inside the {w}x{h} image as "
+                    f"[x, y] in pixels with 0 <= x < {w}, 0 <= y < {h}"
                 )
         targets["keypoints"] = points
     return targets
