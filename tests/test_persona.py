@@ -284,6 +284,43 @@ def test_unknown_segment_value_or_column(fitted):
         fitted.generate("nonsense ==", 10)
 
 
+EVIL = (
+    "contract.str.__class__.__init__.__globals__['codecs'].sys.modules['os']"
+    ".system('id > pwned') == 0"
+)
+
+
+def test_rules_and_segments_that_would_run_code_are_refused_before_running(
+    telco, fitted, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    refused = r"is refused: `contract\.str\.__class__.*\.system` attribute access is not allowed"
+    with pytest.raises(ValueError, match=refused):
+        PersonaSynthesizer.from_dict({"rules": [EVIL], "missing": "drop"}).fit(telco)
+    with pytest.raises(ValueError, match="segment rule .* " + refused):
+        fitted.generate(EVIL, 3)
+    with pytest.raises(ValueError, match=r"^rule .total_charges ~ .* is refused: `__import__"):
+        make(rules=["total_charges ~ __import__('os').system('id > pwned') * tenure"]).fit(telco)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_safe_expressions_match_pandas_eval_on_the_real_table(telco):
+    from augment.persona.expression import parse
+
+    table = telco.dropna()
+    for text in [
+        "tenure < 6 and contract == 'Month-to-month'",
+        "tenure < 6 & contract == 'Month-to-month' | senior_citizen == 1",
+        "contract in ['One year', 'Two year'] and not (monthly_charges > 100)",
+        "12 <= tenure < 24",
+        "abs(total_charges - tenure * monthly_charges) / total_charges < 0.05",
+        "tenure * monthly_charges",
+        "~(senior_citizen == 1)",
+    ]:
+        ours = parse(text).evaluate(table)
+        pd.testing.assert_series_equal(ours, table.eval(text), check_names=False)
+
+
 def test_segment_with_one_or_no_row(fitted):
     one = fitted.real_.sort_values("monthly_charges").monthly_charges.iloc[-1]
     with pytest.raises(ValueError, match="has a single row"):
