@@ -2,6 +2,7 @@
 filtered so that each stays close to its segment and far from every real customer."""
 
 from augment.persona.copula import GaussianCopula
+from augment.persona.expression import Expression, ExpressionError
 from augment.persona.identity import IdentityFaker
 from augment.persona.interactions import InteractionModel, read_cdnow
 from augment.persona.rules import Condition, Formula, parse_rule
@@ -11,6 +12,8 @@ from augment.persona.synthesizer import PersonaResult, PersonaSynthesizer
 
 __all__ = [
     "Condition",
+    "Expression",
+    "ExpressionError",
     "Formula",
     "GaussianCopula",
     "IdentityFaker",

@@ -170,9 +170,15 @@ class Expression:
         return out.to_numpy(dtype=np.float64)
 
 
-@lru_cache(maxsize=1024)
 def parse(text: str, what: str = "expression") -> Expression:
     """:meth:`Expression.parse`, remembered: rules are evaluated on every round of candidates."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"{what} must be a string, got {type(text).__name__} {text!r}")
+    return _parse(text, what)
+
+
+@lru_cache(maxsize=1024)
+def _parse(text: str, what: str) -> Expression:
     return Expression.parse(text, what)
 
 
