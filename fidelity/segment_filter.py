@@ -129,14 +129,16 @@ class SegmentFilter:
         distance 0 from it, and those zeros would pull the quantile (the privacy bound) down to
         where a persona that is nearly a copy still passes. What is left is a holdout-to-train
         distance: how far an unseen real customer is from the customers the table holds."""
-        matrix = self.index_.features_ if self.index_.raw else self.index_.vectors_
-        _, first = np.unique(matrix, axis=0, return_index=True)
+        index = self.index_
+        _, first = np.unique(index.matrix, axis=0, return_index=True)
         distinct = np.sort(first)
         n_dup = len(real) - len(distinct)
-        index = _PrivacyIndex(self._encoder()).fit(real.iloc[distinct]) if n_dup else self.index_
+        if n_dup:
+            index = index.subset(distinct)
         n = len(distinct)
         rows = rng.choice(n, size=min(n, self.max_calibration_rows), replace=False)
-        dcr = index.exact(real.iloc[distinct[rows]], self_rows=rows)[0]
+        vecs = None if index.raw else index.vectors_[rows]  # embeddings are not made again
+        dcr = index.exact(real.iloc[distinct[rows]], self_rows=rows, vectors=vecs)[0]
         return dcr, n_dup
 
     @property
@@ -254,6 +256,20 @@ class _PrivacyIndex:
         else:
             self.vectors_ = self.encoder.encode(real)
         return self
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The searched rows: standardised features (standard encoder) or embeddings."""
+        return self.features_ if self.raw else self.vectors_
+
+    def subset(self, positions: np.ndarray) -> _PrivacyIndex:
+        """An index over some of the rows, for :meth:`exact` (no re-encoding)."""
+        sub = _PrivacyIndex(self.encoder)
+        if self.raw:
+            sub.features_, sub.sq_ = self.features_[positions], self.sq_[positions]
+        else:
+            sub.vectors_ = self.vectors_[positions]
+        return sub
 
     def exact(
         self,
