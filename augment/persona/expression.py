@@ -95,7 +95,7 @@ class Expression:
     """A checked expression over a table's columns; build it with :meth:`parse`."""
 
     text: str
-    #: what was parsed: ``text`` with pandas' ``&``/``|``/``~`` spelled ``and``/``or``/``not``
+    #: what was parsed: ``text`` with pandas' ``&``/``|`` spelled ``and``/``or``
     source: str = field(compare=False, repr=False)
     tree: ast.expr = field(compare=False, repr=False)
     columns: tuple[str, ...] = field(compare=False, default=())
