@@ -387,6 +387,16 @@ def test_pipelines_compose(xrays):
             ValueError,
             r"keypoints\[0\] contains NaN",
         ),
+        (
+            {"image": np.zeros((28, 28), np.uint8), "keypoints": [[3.0, 4.0], [28.0, 5.0]]},
+            ValueError,
+            r"keypoint 1 \[28.0, 5.0\] is not inside the 28x28 image",
+        ),
+        (
+            {"image": np.zeros((28, 28), np.uint8), "keypoints": [[-0.5, 4.0]]},
+            ValueError,
+            "keypoint 0 .* not inside the 28x28 image",
+        ),
         ({"img": np.zeros((28, 28), np.uint8)}, ValueError, "unknown payload key"),
     ],
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from augment.persona.copula import GaussianCopula
+from augment.persona.expression import Expression, ExpressionError
 from augment.persona.identity import IdentityFaker
 from augment.persona.interactions import InteractionModel, read_cdnow
 from augment.persona.rules import Condition, Formula, parse_rule
@@ -35,6 +36,8 @@ PERSONA = register(Modality(name="persona", pipeline=PersonaSynthesizer, run_job
 __all__ = [
     "PERSONA",
     "Condition",
+    "Expression",
+    "ExpressionError",
     "Formula",
     "GaussianCopula",
     "IdentityFaker",
