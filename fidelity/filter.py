@@ -11,8 +11,17 @@ import numpy as np
 import pandas as pd
 
 from fidelity.band import Band
-from fidelity.checks.base import Check, Embeddings, PairBatch, PairData, item_key, make_check
+from fidelity.checks.base import (
+    Check,
+    Embeddings,
+    PairBatch,
+    PairData,
+    item_key,
+    join,
+    make_check,
+)
 from fidelity.encoders.base import Encoder
+from fidelity.selection import Selection, top_per_label
 from fidelity.validation import identical, text_problem
 from fidelity.verdict import Reason, Verdict
 
@@ -161,7 +170,11 @@ class FidelityFilter:
                 continue
             if identical(s, c):
                 verdicts[i] = Verdict(
-                    1.0, False, Reason.NEAR_DUPLICATE, "identical to its source", {"similarity": 1.0}
+                    1.0,
+                    False,
+                    Reason.NEAR_DUPLICATE,
+                    "identical to its source",
+                    {"similarity": 1.0},
                 )
                 continue
             to_score.append(i)
@@ -193,7 +206,7 @@ class FidelityFilter:
                 else:
                     keep.append(i)
                     if o.detail:
-                        notes[i] = _join(notes.get(i, ""), o.detail)
+                        notes[i] = join(notes.get(i, ""), o.detail)
             undecided = np.asarray(keep, dtype=np.int64)
         for i in to_score:
             sim = scores[i].get("similarity", emb.similarity_of(i))
@@ -201,10 +214,29 @@ class FidelityFilter:
                 scores[i]["similarity"] = sim
             if i in rejected:
                 reason, detail = rejected[i]
-                verdicts[i] = Verdict(sim, False, reason, _join(detail, notes.get(i, "")), scores[i])
+                verdicts[i] = Verdict(sim, False, reason, join(detail, notes.get(i, "")), scores[i])
             else:
                 verdicts[i] = Verdict(sim, True, Reason.ACCEPTED, notes.get(i, ""), scores[i])
         return verdicts  # type: ignore[return-value]
+
+    def select_top(
+        self,
+        sources: Sequence[Any],
+        candidates: Sequence[Any],
+        n: int,
+        labels: Sequence[Any] | None = None,
+        source_ids: Sequence[Hashable] | None = None,
+        row_names: Sequence[Any] | None = None,
+    ) -> Selection:
+        """Judge the pairs, then keep the top ``n`` accepted candidates per label by label
+        probability (LAMBADA's rule; see :func:`fidelity.selection.top_per_label`). Labels
+        default to the label check's fitted labels of the sources."""
+        verdicts = self.judge(sources, candidates, row_names, labels, source_ids)
+        if labels is None:
+            chk = self.check("label")
+            ids = source_ids if source_ids is not None else [item_key(s) for s in sources]
+            labels = chk.labels_for(ids, list(sources))  # type: ignore[attr-defined]
+        return top_per_label(verdicts, list(labels), n)
 
     def _needs_embeddings(self) -> bool:
         return any(getattr(c, "uses_embeddings", True) for c in self.checks)
@@ -224,7 +256,7 @@ class FidelityFilter:
             n_tok = np.array([by_text[x] for x in items])
             for k in np.flatnonzero(n_tok > max_tokens):
                 i = rows[k]
-                notes[i] = _join(
+                notes[i] = join(
                     notes.get(i, ""),
                     f"{which} truncated to the model window ({n_tok[k]} > {max_tokens} tokens)",
                 )
@@ -307,10 +339,6 @@ def _as_list(x: Sequence[Any], name: str) -> list[Any]:
     if isinstance(x, pd.Series):
         return x.tolist()
     return list(x)
-
-
-def _join(a: str, b: str) -> str:
-    return f"{a}; {b}" if a else b
 
 
 __all__ = ["FidelityFilter"]

@@ -255,9 +255,7 @@ def make_check(spec: Check | str | dict[str, Any]) -> Check:
     if isinstance(spec, str):
         spec = {"name": spec}
     if not isinstance(spec, dict) or "name" not in spec:
-        raise TypeError(
-            f"a check is a Check, a name or a mapping with a 'name' key, not {spec!r}"
-        )
+        raise TypeError(f"a check is a Check, a name or a mapping with a 'name' key, not {spec!r}")
     params = dict(spec)
     name = params.pop("name")
     if name not in REGISTRY:

@@ -27,13 +27,18 @@ from fidelity.verdict import Reason
 
 log = logging.getLogger(__name__)
 
+#: The default bound on ``fluency_delta``: about the 5% quantile (-1.59) of the 24 hand-written
+#: safe paraphrases shipped in augment/examples/text under SmolLM2-135M-Instruct, rounded.
+DEFAULT_MIN_DELTA = -1.5
+
 
 class FluencyScorer:
-    """Mean per-token log-likelihood of texts under a causal LM, batched and cached per text.
+    """Mean per-token log-likelihood of texts under a causal LM, batched and cached.
 
-    Each text is scored after the tokenizer's BOS token (its EOS token when it has none), so its
-    first word is scored too. Texts are sorted by length into batches (little padding) and cut
-    to ``max_tokens``.
+    A text is scored after a prefix: the tokenizer's BOS token (its EOS token when it has none)
+    alone, so the first word is scored too, or BOS plus a prompt (``prefixes``). Pairs are sorted
+    by length into batches (little padding); texts are cut to ``max_tokens``. The cache is keyed
+    by (prefix, text).
     """
 
     def __init__(
@@ -49,7 +54,7 @@ class FluencyScorer:
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, float] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def _start_id(self) -> int:
         tok = self.tokenizer
@@ -58,45 +63,53 @@ class FluencyScorer:
             raise ValueError("the tokenizer has neither a BOS nor an EOS token to start from")
         return int(start)
 
-    def score(self, texts: Sequence[str]) -> np.ndarray:
-        """Mean log-likelihood per token of each text (nats; higher is more fluent)."""
-        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+    def score(self, texts: Sequence[str], prefixes: Sequence[str] | None = None) -> np.ndarray:
+        """Mean log-likelihood per token of each text after its prefix (nats; higher is more
+        likely). With prefixes, each text is scored with a leading space after it."""
+        keys = list(zip([""] * len(texts) if prefixes is None else prefixes, texts))
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
         if todo:
-            for text, value in zip(todo, self._score_uncached(todo)):
-                self._cache[text] = value
+            for key, value in zip(todo, self._score_uncached(todo)):
+                self._cache[key] = value
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
-        return np.array([self._cache[t] for t in texts], dtype=np.float64)
+        return np.array([self._cache[k] for k in keys], dtype=np.float64)
 
-    def _score_uncached(self, texts: list[str]) -> list[float]:
+    def _score_uncached(self, pairs: list[tuple[str, str]]) -> list[float]:
         import torch
 
         start = self._start_id()
-        ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
-        ids = [[start, *x[: self.max_tokens]] for x in ids]
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        out = [math.nan] * len(texts)
+        tok = self.tokenizer
+        texts = [t if not p else " " + t for p, t in pairs]
+        ids = tok(texts, add_special_tokens=False)["input_ids"]
+        pre = [tok(p, add_special_tokens=False)["input_ids"] if p else [] for p, _ in pairs]
+        seqs = [[start, *p, *x[: self.max_tokens]] for p, x in zip(pre, ids)]
+        first = [1 + len(p) for p in pre]  # position of each text's first token
+        order = np.argsort([len(x) for x in seqs], kind="stable")
+        out = [math.nan] * len(pairs)
         device = next(self.model.parameters()).device
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else start
+        pad = tok.pad_token_id if tok.pad_token_id is not None else start
         for b in range(0, len(order), self.batch_size):
             rows = order[b : b + self.batch_size]
-            width = max(len(ids[i]) for i in rows)
+            width = max(len(seqs[i]) for i in rows)
             x = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            attn = torch.zeros((len(rows), width), dtype=torch.long)
+            scored = torch.zeros((len(rows), width - 1))
             for r, i in enumerate(rows):  # right padding: positions start at 0 for every text
-                x[r, : len(ids[i])] = torch.tensor(ids[i])
-                mask[r, : len(ids[i])] = 1
-            x, mask = x.to(device), mask.to(device)
+                x[r, : len(seqs[i])] = torch.tensor(seqs[i])
+                attn[r, : len(seqs[i])] = 1
+                scored[r, first[i] - 1 : len(seqs[i]) - 1] = 1.0  # predictions of text tokens
             with torch.inference_mode():
-                logits = self.model(input_ids=x, attention_mask=mask).logits[:, :-1].float()
+                logits = self.model(input_ids=x.to(device), attention_mask=attn.to(device)).logits
+                logits = logits[:, :-1].float().cpu()
             target = x[:, 1:]
             nll = torch.nn.functional.cross_entropy(
                 logits.reshape(-1, logits.shape[-1]), target.reshape(-1), reduction="none"
             ).view(target.shape)
-            m = mask[:, 1:].float()
-            mean = (-(nll * m).sum(1) / m.sum(1).clamp(min=1)).cpu().numpy()
+            n_tok = scored.sum(1)
+            mean = (-(nll * scored).sum(1) / n_tok.clamp(min=1)).numpy()
             for r, i in enumerate(rows):
-                out[i] = float(mean[r]) if len(ids[i]) > 1 else math.nan
+                out[i] = float(mean[r]) if n_tok[r] > 0 else math.nan
         return out
 
 
@@ -118,7 +131,7 @@ class FluencyCheck(Check):
 
     def __init__(
         self,
-        min_delta: float = -1.0,
+        min_delta: float = DEFAULT_MIN_DELTA,
         *,
         lm: str | None = None,
         model: Any = None,
@@ -153,13 +166,21 @@ class FluencyCheck(Check):
                 self._scorer = FluencyScorer(model, tok, self.batch_size, self.max_tokens)
         return self._scorer
 
-    def deltas(self, sources: Sequence[str], candidates: Sequence[str]) -> np.ndarray:
-        """``fluency_delta`` for text pairs (NaN without an LM)."""
+    def logprobs(
+        self, sources: Sequence[str], candidates: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-token log-likelihood of each source and each candidate (NaN without an LM)."""
         scorer = self.scorer
         if scorer is None:
-            return np.full(len(sources), math.nan)
+            nan = np.full(len(sources), math.nan)
+            return nan, nan.copy()
         lp = scorer.score(list(sources) + list(candidates))
-        return lp[len(sources) :] - lp[: len(sources)]
+        return lp[: len(sources)], lp[len(sources) :]
+
+    def deltas(self, sources: Sequence[str], candidates: Sequence[str]) -> np.ndarray:
+        """``fluency_delta`` for text pairs (NaN without an LM)."""
+        src, cand = self.logprobs(sources, candidates)
+        return cand - src
 
     def check_many(self, batch: PairBatch) -> list[Outcome]:
         srcs, cands = batch.sources, batch.candidates
@@ -173,12 +194,15 @@ class FluencyCheck(Check):
             return out
         if not rows:
             return out
-        lp = scorer.score([srcs[k] for k in rows] + [cands[k] for k in rows])
-        n = len(rows)
+        src_lps, cand_lps = self.logprobs([srcs[k] for k in rows], [cands[k] for k in rows])
         for j, k in enumerate(rows):
-            src_lp, cand_lp = float(lp[j]), float(lp[n + j])
+            src_lp, cand_lp = float(src_lps[j]), float(cand_lps[j])
             delta = cand_lp - src_lp
-            scores = {"fluency_delta": delta, "candidate_logprob": cand_lp, "source_logprob": src_lp}
+            scores = {
+                "fluency_delta": delta,
+                "candidate_logprob": cand_lp,
+                "source_logprob": src_lp,
+            }
             if delta < self.min_delta:
                 out[k] = Outcome(
                     scores,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fidelity.checks.base import Check, Outcome, PairBatch, item_key
-from fidelity.verdict import Reason
+from fidelity.verdict import Reason, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,9 @@ class ModelJudge(LabelJudge):
     def fit(
         self, vectors: np.ndarray | None, labels: np.ndarray, groups: np.ndarray | None
     ) -> ModelJudge:
-        classes = self.classes if self.classes is not None else getattr(self.model, "classes_", None)
+        classes = (
+            self.classes if self.classes is not None else getattr(self.model, "classes_", None)
+        )
         if classes is None:
             raise ValueError("the model has no classes_: pass classes=[...] in predict_proba order")
         self.classes_ = np.asarray(classes)
@@ -301,9 +303,7 @@ class LabelCheck(Check):
             raise ValueError(f"label missing for labelled source(s) at position {bad[:10]}")
         if len(set(labels_arr.tolist())) < 2:
             raise ValueError("the label check needs labelled sources of at least 2 labels")
-        rows = (
-            [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
-        )
+        rows = [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
         if ids is None:
             ids = list(items.index) if isinstance(items, pd.DataFrame) else None
         self.index_by_id_: dict[Hashable, int] = {}
@@ -336,9 +336,12 @@ class LabelCheck(Check):
                 out[k] = i
         return out
 
-    def probabilities(
-        self, batch: PairBatch
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def labels_for(self, source_ids: Sequence[Hashable], sources: Sequence[Any]) -> list[Any]:
+        """The fitted label of each pair's source (None where the source is not known)."""
+        idx = self.source_index(source_ids, sources)
+        return [None if i < 0 else _plain(self.labels_[i]) for i in idx]
+
+    def probabilities(self, batch: PairBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(p, known, source_index)`` for the batch's candidates."""
         if not self.fitted:
             raise RuntimeError(
@@ -350,6 +353,50 @@ class LabelCheck(Check):
         p, known = self.judge.proba(x, idx)
         return p, known, idx
 
+    def judge_items(
+        self,
+        items: Sequence[Any] | pd.DataFrame,
+        labels: Sequence[Any],
+        encoder: Any = None,
+        ids: Sequence[Hashable] | None = None,
+    ) -> list[Verdict]:
+        """Verdicts for items that have a label but no single source (e.g. generated personas
+        and the segment they were made for): ``label_shift`` when the judge would not put the
+        item in ``labels[i]``. ``ids[i]`` names a fitted source to leave out (default: an
+        item equal to a fitted source is judged by a model that never saw it, any other by the
+        model trained on all sources). Items are not validated here: pass rows the
+        encoder can read (``SegmentFilter`` and ``FidelityFilter`` validate)."""
+        from fidelity.checks.base import Embeddings, PairData
+
+        rows = (
+            [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
+        )
+        n = len(rows)
+        if len(labels) != n:
+            raise ValueError(f"{n} items but {len(labels)} labels")
+        index = items.index if isinstance(items, pd.DataFrame) else range(n)
+        names = [f"row {i!r}" for i in index]
+        sids: list[Hashable] = list(ids) if ids is not None else [("unfitted", i) for i in range(n)]
+        data = PairData(rows, rows, names, list(labels), sids)
+        pos = np.arange(n, dtype=np.int64)
+        if self.judge.uses_embeddings:
+            if encoder is None:
+                raise ValueError("the label check reads embeddings: pass the encoder")
+            vecs = encoder.encode(items)
+
+            class _Fixed:  # the embeddings are already computed: hand them over as they are
+                def encode(self, xs: Sequence[Any]) -> np.ndarray:
+                    return vecs
+
+            emb = Embeddings(lambda: _Fixed(), pos, data)
+        else:
+            emb = Embeddings(lambda: encoder, pos, data)
+        outcomes = self(PairBatch(pos, data, emb))
+        return [
+            Verdict(math.nan, not o.rejected, o.reason or Reason.ACCEPTED, o.detail, o.scores)
+            for o in outcomes
+        ]
+
     def check_many(self, batch: PairBatch) -> list[Outcome]:
         p, known, idx = self.probabilities(batch)
         classes = self.judge.classes_
@@ -360,9 +407,9 @@ class LabelCheck(Check):
             label = given[k] if given is not None else None
             if label is None and idx[k] >= 0:
                 label = self.labels_[idx[k]]
-            label = label.item() if isinstance(label, np.generic) else label
+            label = _plain(label)
             j_pred = int(np.argmax(p[k]))
-            pred = classes[j_pred].item() if isinstance(classes[j_pred], np.generic) else classes[j_pred]
+            pred = _plain(classes[j_pred])
             scores = {
                 "predicted_label": pred,
                 "predicted_probability": float(p[k, j_pred]),
@@ -411,6 +458,10 @@ class LabelCheck(Check):
             d["judge"] = self.judge.name
             d.update(self.judge.params())
         return d
+
+
+def _plain(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
 
 
 def _hashable(x: Any) -> bool:
