@@ -236,9 +236,9 @@ def calibrate_checks(
     ``(sources[i], variants[i])`` is a pair that should pass (a trusted paraphrase, or another
     real sentence of the same label for the label check) and ``labels[i]`` the source's label.
     Each check is run alone with its threshold opened fully; its threshold becomes the ``1 -
-    keep`` quantile of its score over the good pairs, so that it keeps a share ``keep`` of them
-    (the label check's argmax rule still applies on top). ``bad=(sources, variants, labels)``
-    adds the share of known-bad pairs the derived threshold rejects. With ``apply`` the
+    keep`` quantile of its score over the good pairs (the observed value at or below it, so at
+    least a share ``keep`` of them pass; the label check's argmax rule still applies on top).
+    ``bad=(sources, variants, labels)`` adds the share of known-bad pairs the derived threshold rejects. With ``apply`` the
     thresholds are set on the checks. A label check must be fitted first (``flt.fit``).
     """
     if not 0 < keep <= 1:
@@ -265,7 +265,7 @@ def calibrate_checks(
                 notes.append(f"no {score} could be computed (check off?); {param} left at {old}")
                 out[chk.name] = ThresholdCalibration(chk.name, param, old, good, keep, notes=notes)
                 continue
-            value = float(np.quantile(finite, 1 - keep))
+            value = float(np.quantile(finite, 1 - keep, method="lower"))
             if len(finite) < 20:
                 notes.append(f"only {len(finite)} good pairs: the {1 - keep:.0%} quantile is rough")
             bad_rej = float("nan")
