@@ -239,7 +239,8 @@ def calibrate_checks(
     keep`` quantile of its score over the good pairs (the observed value at or below it, so at
     least a share ``keep`` of them pass; the label check's argmax rule still applies on top).
     ``bad=(sources, variants, labels)`` adds the share of known-bad pairs the derived threshold
-    rejects. With ``apply`` the thresholds are set on the checks. A label check must be fitted first (``flt.fit``).
+    rejects. With ``apply`` the thresholds are set on the checks. A label check must be fitted
+    first (``flt.fit``).
     """
     if not 0 < keep <= 1:
         raise ValueError("keep is a share in (0, 1]")

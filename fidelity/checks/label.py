@@ -368,9 +368,7 @@ class LabelCheck(Check):
         encoder can read (``SegmentFilter`` and ``FidelityFilter`` validate)."""
         from fidelity.checks.base import Embeddings, PairData
 
-        rows = (
-            [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
-        )
+        rows = [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
         n = len(rows)
         if len(labels) != n:
             raise ValueError(f"{n} items but {len(labels)} labels")
