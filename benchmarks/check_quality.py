@@ -15,8 +15,9 @@ label checks are fitted on them. For ``--per-intent`` of those sources per inten
 
 A check "flags" a candidate when it rejects it. Precision: flagged bad / flagged; recall: flagged
 bad / bad; recall is also given per kind of bad candidate. Throughput: candidates/s of a filter
-holding only that check, from a cold encoder cache (embedding time included), and of the
-fluency scorer on a cold cache.
+holding only that check, from a cold encoder cache (embedding time included; the label checks'
+fitting is timed apart). The fluency row starts from a cold LM cache; the combined rows reuse
+the LM scores it cached, so their candidates/s leave the LM out (add the fluency row's cost).
 
     python benchmarks/check_quality.py                 # ~5 min on a loaded 2-core CPU
     python benchmarks/check_quality.py --no-fluency    # without the language model
