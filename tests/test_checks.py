@@ -215,6 +215,10 @@ def test_default_filter_is_the_band_and_checks_round_trip_by_name(text_encoder):
     assert again.check("label").judge.k == 3
     with pytest.raises(ValueError, match="unknown check 'nope'"):
         FidelityFilter(checks=["nope"])
+    with pytest.raises(ValueError, match="row 1 is missing \\(None\\)"):
+        FidelityFilter(text_encoder, checks=["label"]).fit(["a", None, "c"], [0, 1, 0])
+    with pytest.raises(ValueError, match="at least 2 labels"):
+        FidelityFilter(text_encoder, checks=["label"]).fit(["a", "b"], [0, 0])
     with pytest.raises(RuntimeError, match="not fitted"):
         FidelityFilter(text_encoder, checks=["label"]).judge(["a source"], ["a candidate"])
 

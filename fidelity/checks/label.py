@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fidelity.checks.base import Check, Outcome, PairBatch, item_key
+from fidelity.validation import text_problem
 from fidelity.verdict import Reason, Verdict
 
 log = logging.getLogger(__name__)
@@ -316,6 +317,11 @@ class LabelCheck(Check):
         if self.judge.uses_embeddings:
             if encoder is None:
                 raise ValueError("the label check reads embeddings: pass the encoder to fit")
+            validate = getattr(encoder, "validate", None) or text_problem
+            bad = [(i, p) for i, r in enumerate(rows) if (p := validate(r)) is not None]
+            if bad:
+                shown = "; ".join(f"row {i} {p}" for i, p in bad[:5])
+                raise ValueError(f"{len(bad)} labelled source(s) cannot be encoded: {shown}")
             vectors = encoder.encode(items)
         try:  # one label type for sorting and lookup (numbers stay numbers)
             labels_np = np.asarray(labels_arr.tolist())
