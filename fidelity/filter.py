@@ -107,6 +107,11 @@ class FidelityFilter:
             self.encoder = TextEncoder()
         return self.encoder
 
+    @property
+    def needs_fit(self) -> bool:
+        """True when a check still has to be fitted on labelled sources (call :meth:`fit`)."""
+        return any(c.needs_fit for c in self.checks)
+
     def fit(
         self,
         items: Sequence[Any] | pd.DataFrame,

@@ -202,7 +202,7 @@ def test_label_threshold_is_derived_from_same_intent_pairs(banking, text_encoder
 
 def test_default_filter_is_the_band_and_checks_round_trip_by_name(text_encoder):
     flt = FidelityFilter(text_encoder, 0.6, 0.95)
-    assert [c.name for c in flt.checks] == ["band"]
+    assert [c.name for c in flt.checks] == ["band"] and not flt.needs_fit
     full = FidelityFilter(
         text_encoder,
         0.6,
@@ -212,7 +212,7 @@ def test_default_filter_is_the_band_and_checks_round_trip_by_name(text_encoder):
     d = json.loads(json.dumps(full.to_dict()))
     again = FidelityFilter.from_dict(d)
     assert [c.to_dict() for c in again.checks] == d["checks"]
-    assert again.check("label").judge.k == 3
+    assert again.check("label").judge.k == 3 and again.needs_fit
     with pytest.raises(ValueError, match="unknown check 'nope'"):
         FidelityFilter(checks=["nope"])
     with pytest.raises(ValueError, match="row 1 is missing \\(None\\)"):

@@ -190,6 +190,12 @@ class Check:
     name: ClassVar[str] = ""
     #: whether the check reads the filter's embeddings (the filter then encodes the pairs)
     uses_embeddings: bool = True
+
+    @property
+    def needs_fit(self) -> bool:
+        """True while the check still has to learn from labelled sources (:meth:`fit`)."""
+        return False
+
     #: the parameter a calibration sets, and the score whose low tail it cuts
     threshold_param: ClassVar[str | None] = None
     score_name: ClassVar[str | None] = None

@@ -281,6 +281,10 @@ class LabelCheck(Check):
     def fitted(self) -> bool:
         return hasattr(self, "labels_")
 
+    @property
+    def needs_fit(self) -> bool:
+        return not self.fitted
+
     def fit(
         self,
         items: Sequence[Any] | pd.DataFrame,
