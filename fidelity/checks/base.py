@@ -191,14 +191,14 @@ class Check:
     #: whether the check reads the filter's embeddings (the filter then encodes the pairs)
     uses_embeddings: bool = True
 
+    #: the parameter a calibration sets, and the score whose low tail it cuts
+    threshold_param: ClassVar[str | None] = None
+    score_name: ClassVar[str | None] = None
+
     @property
     def needs_fit(self) -> bool:
         """True while the check still has to learn from labelled sources (:meth:`fit`)."""
         return False
-
-    #: the parameter a calibration sets, and the score whose low tail it cuts
-    threshold_param: ClassVar[str | None] = None
-    score_name: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
