@@ -4,8 +4,10 @@
 side) pairs each judged text field of a candidate record with the same field of its source (each
 rewritten chat turn with its source turn), has the text filter score all pairs of a batch in one
 call, and gives each record one verdict: the first field, in the source's field order, that the
-filter rejected (its reason, the field named in the detail), else ``accepted`` with the lowest
-field similarity. Fields equal to their source are not judged (they were kept, not rewritten);
+filter rejected for drift, invalid text or another breach (its reason, the field named in the
+detail); ``near_duplicate`` only when every judged field is one (a turn barely changed does not
+make a record that changed elsewhere add nothing); else ``accepted`` with the lowest field
+similarity. Fields equal to their source are not judged (they were kept, not rewritten);
 a candidate with no changed field is a ``near_duplicate``.
 """
 
@@ -143,9 +145,11 @@ def _combine(field_verdicts: list[tuple[str, Verdict]]) -> Verdict:
     similarity, accepted; the detail names every field's similarity."""
     sims = [v.similarity for _, v in field_verdicts]
     scores = "; ".join(f"{f} {s:.3f}" for f, s in zip((f for f, _ in field_verdicts), sims))
-    for f, v in field_verdicts:
-        if not v.accepted:
-            detail = f"field {f}: {v.reason.value}" + (f" ({v.detail})" if v.detail else "")
-            return Verdict(v.similarity, False, v.reason, f"{detail}; {scores}")
+    rejected = [(f, v) for f, v in field_verdicts if not v.accepted]
+    worse = [(f, v) for f, v in rejected if v.reason is not Reason.NEAR_DUPLICATE]
+    if worse or len(rejected) == len(field_verdicts):
+        f, v = (worse or rejected)[0]
+        detail = f"field {f}: {v.reason.value}" + (f" ({v.detail})" if v.detail else "")
+        return Verdict(v.similarity, False, v.reason, f"{detail}; {scores}")
     finite = [s for s in sims if not math.isnan(s)]
     return Verdict(min(finite) if finite else math.nan, True, Reason.ACCEPTED, scores)
