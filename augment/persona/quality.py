@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
+from augment.persona.log_quality import log_figures, segment_logs
 from augment.persona.segment import Segment, SegmentSpec
 from fidelity.plotting import save_figure, subplots
 
@@ -91,6 +92,9 @@ class QualityReport:
     dcr_holdout: np.ndarray = field(default_factory=lambda: np.zeros(0))
     privacy_distance: float = float("nan")
     notes: list[str] = field(default_factory=list)
+    #: Interaction-log statistics of the personas, the real segment and the population
+    #: (:func:`augment.persona.log_quality.compare_logs`), when a log was given.
+    logs: pd.DataFrame | None = None
 
     def figures(self) -> dict[str, float]:
         """The headline numbers."""
@@ -113,6 +117,8 @@ class QualityReport:
                 share_closer_than_holdout_q05=float(np.mean(self.dcr_synthetic < q05)),
                 min_dcr_synthetic=float(np.min(self.dcr_synthetic)),
             )
+        if self.logs is not None:
+            out.update(log_figures(self.logs))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +128,7 @@ class QualityReport:
             "columns": self.columns.to_dict("records"),
             "privacy_distance": self.privacy_distance,
             "notes": list(self.notes),
+            "logs": None if self.logs is None else self.logs.to_dict("records"),
         }
 
     def plot(self, path: str | Path) -> Path:
@@ -261,4 +268,7 @@ def evaluate_segment(
     report.dcr_synthetic = flt.distance_to_closest(sample)
     report.dcr_holdout = flt.distance_to_closest(clean.iloc[hold][cols])
     report.privacy_distance = flt.privacy_distance_
+    if interactions is not None and model.id_column is not None and len(result.personas):
+        result.interactions = model.interaction_log(result)
+        report.logs = segment_logs(model, seg, result.interactions, interactions)
     return report, result

@@ -253,7 +253,7 @@ class RecordPipeline:
 def pipeline_from_dict(d: dict[str, Any]) -> Any:
     """A field's pipeline from its spec, by the ``type`` of its header, among the registered
     modalities (the built-in ones are imported first)."""
-    for name in (*BUILTIN, "spans", "records"):
+    for name in BUILTIN:
         importlib.import_module(f"augment.{name}")
     kind = d.get("type") if isinstance(d, dict) else None
     for m in MODALITIES.values():
