@@ -44,7 +44,8 @@ def changed_texts(
     source: Any, candidate: Any, fields: Sequence[str] | None = None
 ) -> list[tuple[str, str, str]] | str:
     """``(field, source text, candidate text)`` of every text that differs between a record
-    and its candidate (``messages[2]`` for a chat turn), restricted to top-level ``fields``
+    and its candidate (``messages[2]`` for a chat turn, ``clause.text`` for a span-annotated
+    field), restricted to top-level ``fields``
     when given; or, when the candidate cannot be compared, what is wrong, in words."""
     src, cand = as_mapping(source), as_mapping(candidate)
     if isinstance(src, str) and isinstance(cand, str):
@@ -65,6 +66,13 @@ def changed_texts(
                 return f"candidate field {key!r} is {type(other).__name__}, not text"
             if value != other:
                 pairs.append((str(key), value, other))
+        elif isinstance(value, Mapping) and isinstance(value.get("text"), str):
+            # a span-annotated field ({"text", "spans"}): judged by its text
+            other_text = other.get("text") if isinstance(other, Mapping) else None
+            if not isinstance(other_text, str):
+                return f"candidate field {key!r} has no text"
+            if value["text"] != other_text:
+                pairs.append((f"{key}.text", value["text"], other_text))
         elif is_chat(value):
             turns, others = list(value), list(other) if is_chat(other) else None
             if others is None or len(others) != len(turns):
