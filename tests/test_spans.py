@@ -103,6 +103,32 @@ def test_a_rewrite_that_loses_a_span_is_a_constraint(contracts):
     assert [c.verdict.reason.value for c in result.candidates] == ["constraint"] * 2
 
 
+class MoveDate(TextOperation):
+    """A raw-text paraphrase that moves a clause to the front, spans with it."""
+
+    name = "move_date"
+    masks_protected = False
+
+    def transform(self, text: str, seed: int) -> tuple[str, dict]:
+        head, _, date = text.rstrip(".").rpartition(" on or before ")
+        return f"On or before {date}, {head}.", {}
+
+
+def test_a_paraphrase_that_moves_spans_keeps_them_at_their_new_offsets(contracts):
+    row = contracts[0].payload
+    pipe = SpanPipeline(TextPipeline([MoveDate()], on_broken="keep"))
+    out, ops = pipe.apply(row, 0)
+    assert out["text"].startswith("On or before 1 March 2024, The Tenant shall pay")
+    doc = parse_span_text(out)
+    assert [m for m in doc.mentions()] == [
+        ("DATE", "1 March 2024"),
+        ("PARTY", "The Tenant"),
+        ("OBLIGATION", "pay the monthly rent"),
+        ("AMOUNT", "$1,200"),
+    ]
+    assert ops[-1].params["lost"] == [] and pipe.check(row, out) is None
+
+
 def test_apertium_back_translation_keeps_or_loses_spans_visibly(contracts):
     from augment.text import ApertiumBackTranslation
 

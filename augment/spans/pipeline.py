@@ -7,8 +7,9 @@ The mapping is worked out once, for every operation alike, instead of inside eac
    text (back-translation, a language model) that loses or changes it is reverted, as for any
    protected span;
 2. after the pipeline, each span is found again by exact search: the k-th occurrence of its text
-   in the source is the k-th occurrence in the candidate (protected spans keep their order, and
-   an operation that adds or drops one is caught by the protected-span check).
+   in the source is the k-th occurrence in the candidate (word operations keep protected spans in
+   their order, and an operation that adds or drops one is caught by the protected-span check;
+   a paraphrase may move a span, which is then found where it went).
 
 A span that cannot be found (``on_broken="keep"`` let a rewrite lose it) is left out of the
 candidate and listed as ``lost`` in the provenance; :meth:`SpanPipeline.check` then calls the
@@ -48,25 +49,30 @@ def occurrences(text: str, needle: str) -> list[int]:
 
 def locate(source: SpanText, text: str) -> tuple[list[LabelledSpan | None], list[int]]:
     """Where each span of ``source`` is in ``text`` (``None`` when it is not there), and the
-    indices of the spans not found."""
+    indices of the spans not found. A span found overlapping one found before it (in the
+    candidate's order) counts as not found. Spans may come back in another order (a
+    paraphrase that moves a clause)."""
     found: list[LabelledSpan | None] = []
-    lost: list[int] = []
     cache: dict[str, tuple[list[int], list[int]]] = {}
-    last_end = 0
-    for i, s in enumerate(source.spans):
+    for s in source.spans:
         t = source.text[s.start : s.end]
         if t not in cache:
             cache[t] = (occurrences(source.text, t), occurrences(text, t))
         before, after = cache[t]
         rank = before.index(s.start)
-        start = after[rank] if rank < len(after) else None
-        if start is None or start < last_end:  # missing, or it would overlap the span before
-            found.append(None)
-            lost.append(i)
-            continue
-        found.append(LabelledSpan(start, start + len(t), s.label))
-        last_end = start + len(t)
-    return found, lost
+        found.append(
+            LabelledSpan(after[rank], after[rank] + len(t), s.label) if rank < len(after) else None
+        )
+    last_end = 0
+    for i in sorted(
+        (i for i, f in enumerate(found) if f is not None), key=lambda i: found[i].start
+    ):
+        f = found[i]
+        if f.start < last_end:
+            found[i] = None
+        else:
+            last_end = f.end
+    return found, [i for i, f in enumerate(found) if f is None]
 
 
 def outside_spans(doc: SpanText) -> str:
@@ -156,21 +162,21 @@ class SpanPipeline:
             for i in lost
         ]
         ops.append(Operation("span_map", {"spans": mapping, "lost": gone}))
-        kept = tuple(f for f in found if f is not None)
+        kept = tuple(sorted((f for f in found if f is not None), key=lambda f: f.start))
         return as_payload(SpanText(out, kept), payload), ops
 
     def check(self, source: Any, candidate: Any) -> str | None:
         """What ``candidate`` broke, in words, or ``None``: every labelled span of the source
-        must be in the candidate with its label and its exact text (or, with mention
-        replacement, a mention of its label), in order; the text around the spans must keep the
-        text pipeline's own protected spans."""
+        must be in the candidate with its label and its exact text, in any order (or, with
+        mention replacement, a mention of its label, in the same order); the text around the
+        spans must keep the text pipeline's own protected spans."""
         src = parse_span_text(source)
         try:
             cand = parse_span_text(candidate)
         except SpanError as exc:
             return f"candidate {exc}"
         a, b = src.mentions(), cand.mentions()
-        if a != b:
+        if Counter(a) != Counter(b):  # the same spans, in any order (a moved clause is fine)
             m = self.mentions
             same_labels = [la for la, _ in a] == [lb for lb, _ in b]
             if not (
