@@ -194,3 +194,33 @@ def test_hugging_face_rows_through_augment_batch(chats, text_filter):
         for t, o in zip(src["messages"], row["messages"]):
             if t["role"] != "user":
                 assert o == t
+
+
+def test_augment_run_config_reads_chat_rows_as_records(tmp_path):
+    from augment.run.config import RunConfig
+    from augment.run.inputs import iter_shards
+    from augment.run.shard import build_pipeline
+
+    raw = CHATS.read_bytes() + b'{"id": "x", "messages": "caf\xe9"}\n'
+    (tmp_path / "chat.jsonl").write_bytes(raw)
+    cfg = RunConfig.from_dict(
+        {
+            "input": {
+                "path": str(tmp_path / "chat.jsonl"),
+                "payload_columns": "all",
+                "id_column": "id",
+                "label_column": None,
+            },
+            "modality": "records",
+            "pipeline": {"preset": "chat", "options": {"text": "eda"}},
+            "output": str(tmp_path / "out"),
+            "shard_rows": 4,
+        }
+    )
+    pipe = build_pipeline(cfg)
+    assert isinstance(pipe, RecordPipeline) and list(pipe.rewrite) == ["messages"]
+    shards = list(iter_shards(cfg.input, cfg.shard_rows))
+    assert [len(s.sources) for s in shards] == [4, 2] and len(shards[1].errors) == 1
+    assert shards[1].errors[0]["row"] == 6 and "not UTF-8" in shards[1].errors[0]["error"]
+    first = shards[0].sources[0]
+    assert first.id == "chat1" and first.payload == json.loads(CHATS.read_text().splitlines()[0])
