@@ -268,3 +268,15 @@ def test_augment_run_reads_and_writes_span_rows(tmp_path, contracts):
     by_id = {s.id: parse_span_text(s.payload) for s in contracts}
     for sid, payload in zip(made.source_id, made.payload):
         assert parse_span_text(json.loads(payload)).mentions() == by_id[sid].mentions()
+
+
+def test_spacy_docbin_round_trip(tmp_path, contracts):
+    pytest.importorskip("spacy")
+    from augment.spans.formats import read_docbin, write_docbin
+
+    docs = [parse_span_text(s.payload) for s in contracts]
+    write_docbin(tmp_path / "c.spacy", docs)
+    assert read_docbin(tmp_path / "c.spacy") == docs
+    bad = {"text": "Acme Ltd pays.", "spans": [{"start": 0, "end": 3, "label": "PARTY"}]}
+    with pytest.raises(ValueError, match="spans\\[0\\] PARTY \\[0, 3\\) 'Acm'"):
+        write_docbin(tmp_path / "bad.spacy", [bad])

@@ -114,3 +114,55 @@ def span_text_to_tags(doc: SpanText) -> list[tuple[str, str]]:
                 break
         out.append((tok, tag))
     return out
+
+
+def read_docbin(path: str | Path, lang: str = "en", spans_key: str | None = None) -> list[SpanText]:
+    """The documents of a spaCy ``DocBin`` file (``.spacy``, spaCy's training format) as
+    span-annotated texts: the entities (``doc.ents``), or the span group ``spans_key``. Needs
+    spaCy (extra ``spans``); only a blank vocabulary of ``lang`` is made, no model is loaded."""
+    spacy, DocBin = _spacy()
+    nlp = spacy.blank(lang)
+    out = []
+    for doc in DocBin().from_disk(path).get_docs(nlp.vocab):
+        spans = doc.ents if spans_key is None else doc.spans[spans_key]
+        found = sorted((s.start_char, s.end_char, s.label_) for s in spans)
+        out.append(SpanText(doc.text, tuple(LabelledSpan(a, b, lab) for a, b, lab in found)))
+    return out
+
+
+def write_docbin(path: str | Path, payloads: Iterable[Any], lang: str = "en") -> Path:
+    """Write span payloads (mappings, :class:`SpanText`, candidates) as a spaCy ``DocBin`` with
+    the spans as entities; a span that does not fall on token boundaries of spaCy's ``lang``
+    tokenizer raises ``ValueError`` naming the document and the span."""
+    spacy, DocBin = _spacy()
+    nlp = spacy.blank(lang)
+    db = DocBin()
+    for k, p in enumerate(payloads):
+        doc_text = parse_span_text(getattr(p, "payload", p))
+        doc = nlp.make_doc(doc_text.text)
+        ents = []
+        for i, s in enumerate(doc_text.spans):
+            span = doc.char_span(s.start, s.end, label=s.label, alignment_mode="strict")
+            if span is None:
+                raise ValueError(
+                    f"document {k}, spans[{i}] {s.label} [{s.start}, {s.end}) "
+                    f"{doc_text.span_text(i)!r} does not fall on spaCy token boundaries"
+                )
+            ents.append(span)
+        doc.ents = ents
+        db.add(doc)
+    path = Path(path)
+    db.to_disk(path)
+    return path
+
+
+def _spacy() -> tuple[Any, Any]:
+    try:
+        import spacy
+        from spacy.tokens import DocBin
+    except ImportError as exc:  # pragma: no cover - spaCy is an optional extra
+        raise ImportError(
+            "reading or writing spaCy DocBin files needs spaCy: "
+            "pip install 'augment-fidelity[spans]'"
+        ) from exc
+    return spacy, DocBin
