@@ -21,7 +21,7 @@ def augment_batch(
     pipeline: Pipeline,
     fidelity_filter: FidelityFilter | None = None,
     n_variants: int | Mapping[Any, int] | pd.DataFrame = 1,
-    column: str = "text",
+    column: str | None = "text",
     random_state: int = 0,
     keep_rejected: bool = False,
 ) -> Callable[[dict[str, list], list[int]], dict[str, list]]:
@@ -38,6 +38,10 @@ def augment_batch(
     copied from the source row. Rejected variants are left out unless ``keep_rejected=True``
     (then ``reason`` says why); originals are always kept. A pipeline that raises stops the map
     with an error naming the row. Augment the training split only.
+
+    ``column=None`` makes the whole row (a mapping of every column) the payload, for record
+    pipelines (:class:`augment.records.RecordPipeline`: instruction and chat rows); a variant's
+    fields then fill their columns.
     """
     counts = plan_counts(n_variants)
     flt = fidelity_filter
@@ -49,10 +53,14 @@ def augment_batch(
         return flt
 
     def fn(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
-        if column not in batch:
+        if column is not None and column not in batch:
             raise KeyError(f"column {column!r} not in the batch (columns: {list(batch)})")
-        rows = len(batch[column])
-        sources = [Source(indices[r], batch[column][r]) for r in range(rows)]
+        rows = len(indices)
+
+        def payload_of(r: int) -> Any:
+            return {k: batch[k][r] for k in batch} if column is None else batch[column][r]
+
+        sources = [Source(indices[r], payload_of(r)) for r in range(rows)]
         cands, errors = make_candidates(pipeline, variant_requests(sources, counts, random_state))
         raise_errors(errors)
         payload = {s.id: s.payload for s in sources}
@@ -67,7 +75,10 @@ def augment_batch(
 
         def add(r: int, item: Any, record: dict[str, Any]) -> None:
             for k in batch:
-                result[k].append(item if k == column else batch[k][r])
+                if column is None:
+                    result[k].append(item[k])
+                else:
+                    result[k].append(item if k == column else batch[k][r])
             for k in EXTRA_COLUMNS:
                 result[k].append(record[k])
 
@@ -80,7 +91,7 @@ def augment_batch(
                 "reason": "original",
                 "operations": "[]",
             }
-            add(r, batch[column][r], original)
+            add(r, sources[r].payload, original)
             for j in by_row.get(idx, []):
                 c = cands[j]
                 if not c.accepted and not keep_rejected:

@@ -113,7 +113,7 @@ class Modality:
 #: Modality name -> record, filled by each modality package on import.
 MODALITIES: dict[str, Modality] = {}
 #: The modality packages the library ships (imported on demand by :func:`modality_named`).
-BUILTIN = ("text", "image", "persona")
+BUILTIN = ("text", "image", "persona", "spans", "records")
 
 
 def register(modality: Modality) -> Modality:

@@ -26,6 +26,11 @@ class InputConfig(_Strict):
     path: Path
     format: Literal["csv", "jsonl", "parquet", "images", "npz"] | None = None
     payload_column: str = Field("text", description="text column (csv/jsonl/parquet)")
+    payload_columns: list[str] | Literal["all"] | None = Field(
+        None,
+        description="records and span texts: the payload is a mapping of these columns "
+        "('all': every column), e.g. [text, spans] or [instruction, input, output]",
+    )
     label_column: str | None = "label"
     id_column: str | None = Field(None, description="row ids; default: the row number")
     npz_images_key: str = "train_images"

@@ -53,14 +53,66 @@ def _sep(cfg: InputConfig) -> str:
     return "\t" if cfg.path.suffix.lower() == ".tsv" else ","
 
 
-def _frame_to_sources(cfg: InputConfig, frame: pd.DataFrame, start: int) -> list[Source]:
-    for col in (cfg.payload_column, cfg.label_column, cfg.id_column):
+#: The column a JSONL line that could not be read carries its cause in (see _table_chunks).
+READ_ERROR = "__read_error__"
+
+
+def _payload_columns(cfg: InputConfig, frame: pd.DataFrame) -> list[str]:
+    cols = cfg.payload_columns
+    if cols == "all":
+        return [c for c in frame.columns if c != READ_ERROR]
+    return [cfg.payload_column] if cols is None else list(cols)
+
+
+def _record(values: dict[str, Any]) -> dict[str, Any]:
+    """A row as a record payload: a column the row's JSON line did not have (NaN in the
+    frame) is left out, so that a policy's missing field is reported as missing."""
+    return {k: v for k, v in values.items() if not (isinstance(v, float) and np.isnan(v))}
+
+
+def _frame_to_shard(cfg: InputConfig, k: int, frame: pd.DataFrame, start: int) -> Shard:
+    """Rows of a table as Sources; a JSONL line that could not be read as an error record."""
+    cols = _payload_columns(cfg, frame)
+    for col in (*cols, cfg.label_column, cfg.id_column):
         if col is not None and col not in frame.columns:
             raise InputError(f"{cfg.path}: no column {col!r} (columns: {list(frame.columns)})")
-    payloads = frame[cfg.payload_column].tolist()
+    bad = frame[READ_ERROR].notna().to_numpy() if READ_ERROR in frame.columns else None
+    if cfg.payload_columns is None:
+        payloads = frame[cfg.payload_column].tolist()
+    else:
+        payloads = [_record(r) for r in frame[cols].to_dict("records")]
     labels = frame[cfg.label_column].tolist() if cfg.label_column else [None] * len(frame)
     ids = frame[cfg.id_column].tolist() if cfg.id_column else list(range(start, start + len(frame)))
-    return [Source(i, p, lab) for i, p, lab in zip(ids, payloads, labels)]
+    sources, errors = [], []
+    for j, (i, p, lab) in enumerate(zip(ids, payloads, labels)):
+        if bad is not None and bad[j]:
+            cause = frame[READ_ERROR].iloc[j]
+            errors.append(
+                {
+                    "source_id": str(start + j),
+                    "row": start + j,
+                    "stage": "read",
+                    "error": f"{cause} ({cfg.path})",
+                }
+            )
+        else:
+            sources.append(Source(i, p, lab))
+    return Shard(k, start, start + len(frame), sources, errors)
+
+
+def _jsonl_chunks(cfg: InputConfig, size: int) -> Iterator[pd.DataFrame]:
+    """JSON Lines, ``size`` rows a frame, read line by line: a line that is not UTF-8, not JSON
+    or not an object is a row holding only its cause (the shard makes it an error record)."""
+    from augment.io.jsonl import iter_jsonl
+
+    buf: list[dict[str, Any]] = []
+    for _, obj, cause in iter_jsonl(cfg.path):
+        buf.append(obj if cause is None else {READ_ERROR: cause})
+        if len(buf) == size:
+            yield pd.DataFrame(buf)
+            buf = []
+    if buf:
+        yield pd.DataFrame(buf)
 
 
 def _table_chunks(cfg: InputConfig, fmt: str, size: int) -> Iterator[pd.DataFrame]:
@@ -72,7 +124,7 @@ def _table_chunks(cfg: InputConfig, fmt: str, size: int) -> Iterator[pd.DataFram
             **_CSV,
         )
     elif fmt == "jsonl":
-        yield from pd.read_json(cfg.path, lines=True, chunksize=size, dtype=False)
+        yield from _jsonl_chunks(cfg, size)
     elif fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -201,7 +253,7 @@ def iter_shards(cfg: InputConfig, shard_rows: int, skip: set[int] | None = None)
                 return
         stop = start + len(frame)
         if k not in skip:
-            yield Shard(k, start, stop, _frame_to_sources(cfg, frame, start))
+            yield _frame_to_shard(cfg, k, frame, start)
         start = stop
 
 
@@ -223,7 +275,7 @@ def read_shard(cfg: InputConfig, k: int, shard_rows: int) -> Shard:
         frame = None if chunk is None else chunk.iloc[:n]
     if frame is None or frame.empty:
         raise IndexError(f"shard {k} is past the end of the input")
-    return Shard(k, start, start + len(frame), _frame_to_sources(cfg, frame, start))
+    return _frame_to_shard(cfg, k, frame, start)
 
 
 def read_labels(cfg: InputConfig) -> tuple[list[Any], list[Any]]:
