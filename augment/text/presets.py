@@ -6,7 +6,11 @@ asked for).
 legal      Contracts, policies, financial terms: meaning must not move. One WordNet
            synonym per ten words, most frequent sense only; nothing deleted, swapped or
            misspelt. Everything protected: numbers, amounts, percentages, dates,
-           negations, modals (shall/must/may), your glossary (defined terms). Apertium
+           negations, modals (shall/must/may), durations and quantities with their
+           unit ("60 days' written notice"), capitalised defined terms and quoted
+           definitions found without a glossary ("Effective Date", "Goods"), section
+           and clause references, party names, terms of art ("no later than"), and
+           your glossary. Apertium
            back-translation on request (``backtranslation=True``): it often rewrites
            "shall", and those outputs are reverted.
 support    Customer tickets: informal, typo-ridden, short. One of synonym replacement,
@@ -89,7 +93,7 @@ def preset(
             from augment.text.backtranslation import ApertiumBackTranslation
 
             steps = [OneOf([steps[0], ApertiumBackTranslation()])]
-        prot = ProtectedSpans(glossary=glossary, patterns=patterns)
+        prot = ProtectedSpans(glossary=glossary, patterns=patterns, legal=True)
         return TextPipeline(steps, prot, name="legal")
     if name == "support":
         edit: list[Step] = [
