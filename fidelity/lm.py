@@ -121,6 +121,38 @@ def load_causal_lm(
         return hit
 
 
+def mean_token_logprob(
+    texts: list[str], model: Any = None, tokenizer: Any = None, batch_size: int = 16
+) -> list[float]:
+    """The mean log-probability per token of each text under a causal LM (the packaged default
+    when ``model`` is ``None``): a fluency figure, higher is more fluent; compare a candidate
+    with its own source, since it depends on length and vocabulary. A text too short to score
+    (under two tokens with the BOS token) gets ``nan``."""
+    import torch
+
+    if model is None or tokenizer is None:
+        model, tokenizer = load_causal_lm()
+    bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    out: list[float] = []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start : start + batch_size]
+        ids = [[bos, *tokenizer(t, add_special_tokens=False)["input_ids"]] for t in chunk]
+        width = max(len(x) for x in ids)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else bos
+        inp = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=model.device)
+        mask = torch.tensor(
+            [[1] * len(x) + [0] * (width - len(x)) for x in ids], device=model.device
+        )
+        with torch.no_grad():
+            logits = model(input_ids=inp, attention_mask=mask).logits.float()
+        logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, inp[:, 1:, None])[..., 0]
+        valid = mask[:, 1:].bool()
+        for row in range(len(chunk)):
+            n = int(valid[row].sum())
+            out.append(float(logp[row][valid[row]].mean()) if n else float("nan"))
+    return out
+
+
 # ---------------------------------------------------------------------------------- internals
 def _resolve(model: str | os.PathLike[str] | None, gguf_file: str | None) -> tuple[Any, str | None]:
     """(folder or hub id, GGUF file name in it or None)."""
@@ -215,5 +247,6 @@ __all__ = [
     "LanguageModelUnavailable",
     "lm_cache_dir",
     "load_causal_lm",
+    "mean_token_logprob",
     "packaged_gguf",
 ]
