@@ -19,6 +19,7 @@ PAGES = [
     "docs/run.md",
     "docs/image.md",
     "docs/benchmarks/downstream.md",
+    "docs/text_generators.md",
 ]
 
 

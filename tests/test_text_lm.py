@@ -118,7 +118,7 @@ def test_bad_generations_are_errors_naming_the_cause(lm):
         CausalLMGeneration(max_new_tokens=8).transform(long_text, 1)
     # a generation that drops the protected spans: a constraint, with the op recorded
     op = CausalLMGeneration(
-        max_new_tokens=6, temperature=0, prompt_template="Reply with the single word: Yes.{keep}"
+        max_new_tokens=16, temperature=0, prompt_template="Reply with the single word: Yes.{keep}"
     )
     pipe = TextPipeline([op], ProtectedSpans(legal=True, ordered=False), on_broken="keep")
     text, (rec,) = pipe.apply(CONTRACT, 2)

@@ -4,7 +4,8 @@ asked for).
 
 =========  ===========================================================================
 legal      Contracts, policies, financial terms: meaning must not move. One WordNet
-           synonym per ten words, most frequent sense only; nothing deleted, swapped or
+           synonym per ten words, from the first sense of the part of speech spaCy tags
+           (attested in WordNet's tagged corpus); nothing deleted, swapped or
            misspelt. Everything protected: numbers, amounts, percentages, dates,
            negations, modals (shall/must/may), durations and quantities with their
            unit ("60 days' written notice"), capitalised defined terms and quoted
@@ -88,7 +89,9 @@ def preset(
     """
     glossary, patterns = tuple(glossary), tuple(patterns)
     if name == "legal":
-        steps: list[Step] = [SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1)]
+        steps: list[Step] = [
+            SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1, pos_tagger="spacy")
+        ]
         if backtranslation:
             from augment.text.backtranslation import ApertiumBackTranslation
 
