@@ -84,15 +84,15 @@ def test_paraphrase_in_a_pipeline_records_provenance_and_repeats(lm):
 def test_batched_rows_draw_from_their_own_seed(lm):
     op = CausalLMGeneration(max_new_tokens=10, temperature=1.0, batch_size=2)
     texts = [CONTRACT, "My card was declined although the balance is sufficient."]
-    batch = op.transform_batch(texts, [5, 6])
-    alone = op.transform_keeping(texts[1], 6, ())
-    assert not isinstance(batch[1], Exception)
-    assert batch[1][0] == alone[0]
+    prompts = [op.build_prompt(t, s) for t, s in zip(texts, [5, 6])]
+    batch = op.complete(prompts, [5, 6])  # raw replies: cut at 10 tokens, that is fine here
+    alone = op.complete(prompts[1:], [6])
+    assert batch[1][0] == alone[0][0] and batch[1][1]["new_tokens"] > 0
 
 
 def test_label_conditioned_keeps_the_label_and_shots(lm, tickets):
     op = CausalLMGeneration(
-        mode="label_conditioned", examples=tickets, n_shots=3, max_new_tokens=24
+        mode="label_conditioned", examples=tickets, n_shots=3, max_new_tokens=40
     )
     source = tickets["billing"][0]
     text, params = op.transform(source, 3)
@@ -137,7 +137,7 @@ def test_a_model_that_is_not_there_is_an_error_per_row(tmp_path):
 
 # ---------------------------------------------------------------------------- the HTTP client
 def _client(url: str, tmp_path, **kw) -> ChatCompletionGeneration:
-    kw.setdefault("max_new_tokens", 12)
+    kw.setdefault("max_new_tokens", 16)
     return ChatCompletionGeneration(
         url, "smollm2", cache_dir=str(tmp_path / "cache"), backoff=0.01, **kw
     )
@@ -162,11 +162,14 @@ def test_client_against_a_real_server_and_its_cache(server, tmp_path):
     assert "api_key" not in str(op.to_dict()).lower().replace("api_key_env", "")
 
 
+YES = {"prompt_template": "Reply with the single word: Yes.{keep}", "temperature": 0}
+
+
 def test_client_retries_5xx_and_429_then_succeeds(server, tmp_path):
-    op = _client(server.url("/flaky"), tmp_path, max_retries=3)
+    op = _client(server.url("/flaky"), tmp_path, max_retries=3, **YES)
     text, params = op.transform("Please refund the late fee on my last invoice.", 8)
     assert text.strip() and server.hits["/flaky/v1/chat/completions"] == 3  # 500, 500, 200
-    busy = _client(server.url("/busy"), tmp_path, max_retries=1)
+    busy = _client(server.url("/busy"), tmp_path, max_retries=1, **YES)
     assert busy.transform("Please refund the late fee.", 9)[0].strip()
     assert server.hits["/busy/v1/chat/completions"] == 2
 
