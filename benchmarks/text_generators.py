@@ -184,6 +184,9 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=3, help="accepted/rejected shown per cell")
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default="", help="run only generators whose name contains this")
+    ap.add_argument("--no-classifier", action="store_true", help="skip banking77 label agreement")
+    ap.add_argument("--no-fluency", action="store_true", help="skip the LM fluency figure")
     args = ap.parse_args()
     if args.quick:
         args.n, args.n_lm = 8, 2
@@ -197,19 +200,22 @@ def main() -> None:
     flt = FidelityFilter(encoder=encoder)
     data = sets(args.data, max(args.n, args.n_lm), args.seed)
     t = time.perf_counter()
-    clf = label_classifier(data["banking77"]["pool"], encoder, 15 if args.quick else None)
-    bank = data["banking77"]["rows"][: args.n]
-    src_agree = sum(
-        p == lab for p, (lab, _) in zip(clf.predict(encoder.encode([t for _, t in bank])), bank)
-    ) / len(bank)
-    print(
-        f"banking77 classifier trained in {time.perf_counter() - t:.0f} s; it gives "
-        f"{src_agree:.3f} of the {len(bank)} source sentences their own label",
-        flush=True,
-    )
+    clf = None
+    if not args.no_classifier:
+        clf = label_classifier(data["banking77"]["pool"], encoder, 15 if args.quick else None)
+        bank = data["banking77"]["rows"][: args.n]
+        pred = clf.predict(encoder.encode([t for _, t in bank]))
+        src_agree = sum(p == lab for p, (lab, _) in zip(pred, bank)) / len(bank)
+        print(
+            f"banking77 classifier trained in {time.perf_counter() - t:.0f} s; it gives "
+            f"{src_agree:.3f} of the {len(bank)} source sentences their own label",
+            flush=True,
+        )
 
     results, examples = [], {}
     for gname, factory in generators(args).items():
+        if args.only not in gname:
+            continue
         is_lm = gname.startswith("LM")
         for sname, s in data.items():
             rows = s["rows"][: args.n_lm if is_lm else args.n]
@@ -221,8 +227,9 @@ def main() -> None:
             src = {i: t for i, (_, t) in enumerate(rows)}
             label_mode = "label_conditioned" in gname
             kept = [prot.check(src[c.source_id], c.payload) is None for c in cands]
-            lp_c = mean_token_logprob([c.payload for c in cands]) if cands else []
-            lp_s = mean_token_logprob([src[c.source_id] for c in cands]) if cands else []
+            score = cands and not args.no_fluency
+            lp_c = mean_token_logprob([c.payload for c in cands]) if score else []
+            lp_s = mean_token_logprob([src[c.source_id] for c in cands]) if score else []
             flu = [a - b for a, b in zip(lp_c, lp_s) if not (math.isnan(a) or math.isnan(b))]
             row = {
                 "generator": gname,
@@ -236,7 +243,7 @@ def main() -> None:
                 "sent_s": round(len(rows) / dt, 2) if dt > 0 else None,
                 "reasons": _reasons(cands, errors),
             }
-            if sname == "banking77" and cands:
+            if sname == "banking77" and cands and clf is not None:
                 pred = clf.predict(encoder.encode([c.payload for c in cands]))
                 row["label_agree"] = round(
                     sum(p == c.label for p, c in zip(pred, cands)) / len(cands), 3
@@ -253,7 +260,7 @@ def main() -> None:
                 ][: args.examples],
                 "errors": [e["error"] for e in errors][: args.examples],
             }
-            print(json.dumps(row), flush=True)
+            print(json.dumps({**row, "examples": examples[f"{gname} | {sname}"]}), flush=True)
     print_table(results)
     if args.out:
         args.out.write_text(json.dumps({"results": results, "examples": examples}, indent=1))
