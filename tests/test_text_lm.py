@@ -22,6 +22,9 @@ from augment.text.base import operation_from_dict
 pytest.importorskip("transformers")
 
 CONTRACT = "The Customer shall pay each invoice within 45 days of receipt."
+#: A prompt the model answers in a word or two (greedy): for tests where the content is not
+#: the point.
+YES_PROMPT = "Reply with the single word: Yes."
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +94,14 @@ def test_batched_rows_draw_from_their_own_seed(lm):
 
 
 def test_label_conditioned_keeps_the_label_and_shots(lm, tickets):
+    # a fixed short reply keeps the test fast and independent of what a 135M model rambles
     op = CausalLMGeneration(
-        mode="label_conditioned", examples=tickets, n_shots=3, max_new_tokens=40
+        mode="label_conditioned",
+        examples=tickets,
+        n_shots=3,
+        max_new_tokens=16,
+        temperature=0,
+        prompt_template="Examples of '{label}' messages:\n{shots}\n\n" + YES_PROMPT,
     )
     source = tickets["billing"][0]
     text, params = op.transform(source, 3)
@@ -117,9 +126,7 @@ def test_bad_generations_are_errors_naming_the_cause(lm):
     with pytest.raises(GenerationError, match="context window"):
         CausalLMGeneration(max_new_tokens=8).transform(long_text, 1)
     # a generation that drops the protected spans: a constraint, with the op recorded
-    op = CausalLMGeneration(
-        max_new_tokens=16, temperature=0, prompt_template="Reply with the single word: Yes.{keep}"
-    )
+    op = CausalLMGeneration(max_new_tokens=16, temperature=0, prompt_template=YES_PROMPT)
     pipe = TextPipeline([op], ProtectedSpans(legal=True, ordered=False), on_broken="keep")
     text, (rec,) = pipe.apply(CONTRACT, 2)
     assert "missing" in rec.params["broke"] and pipe.check(CONTRACT, text)
@@ -144,7 +151,7 @@ def _client(url: str, tmp_path, **kw) -> ChatCompletionGeneration:
 
 
 def test_client_against_a_real_server_and_its_cache(server, tmp_path):
-    op = _client(server.url(), tmp_path, max_new_tokens=24)
+    op = _client(server.url(), tmp_path, **YES)
     pipe = _legal_pipe(op)
     text, (rec,) = pipe.apply(CONTRACT, seed=4)
     assert text.strip() and rec.params["model"] == "smollm2" and rec.params["cached"] is False
@@ -154,15 +161,12 @@ def test_client_against_a_real_server_and_its_cache(server, tmp_path):
     assert again == text and rec2.params["cached"] is True
     assert sum(server.hits.values()) == hits
     # the same replies come back for a new client on the same cache (a rerun)
-    assert (
-        _legal_pipe(_client(server.url(), tmp_path, max_new_tokens=24)).apply(CONTRACT, seed=4)[0]
-        == text
-    )
+    assert _legal_pipe(_client(server.url(), tmp_path, **YES)).apply(CONTRACT, seed=4)[0] == text
     assert sum(server.hits.values()) == hits
     assert "api_key" not in str(op.to_dict()).lower().replace("api_key_env", "")
 
 
-YES = {"prompt_template": "Reply with the single word: Yes.{keep}", "temperature": 0}
+YES = {"prompt_template": YES_PROMPT, "temperature": 0}
 
 
 def test_client_retries_5xx_and_429_then_succeeds(server, tmp_path):

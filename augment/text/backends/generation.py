@@ -18,8 +18,9 @@ Modes
     output is a new text, not a paraphrase: judge it with protected spans off
     (``ProtectedSpans.disabled()``) and a label check, not a similarity band alone.
 
-Bad output never passes silently: an empty reply, one that hit ``max_new_tokens`` (it rambles
-on), a prompt longer than the model's context window, a server that failed for good or answered
+Bad output never passes silently: an empty reply, one that hit ``max_new_tokens`` without
+finishing a sentence (a reply cut there keeps its complete sentences, ``cut_to_sentence``), a
+prompt longer than the model's context window, a server that failed for good or answered
 garbage raise :class:`GenerationError`, which the Augmenter records as that row's error (the run
 goes on).
 """
@@ -61,6 +62,15 @@ _PREAMBLE = re.compile(
 )
 _QUOTES = "\"'“”‘’`«»"
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*(?=\s|$)")
+
+
+def _complete_sentences(text: str) -> str:
+    """``text`` up to the end of its last complete sentence ("" when it has none)."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()].strip() if ends else ""
 
 
 class GenerationError(RuntimeError):
@@ -249,6 +259,11 @@ class GenerativeOperation(TextOperation):
         }
         candidate = clean_reply(reply, text)
         if facts.get("truncated") and "\n" not in reply.strip():
+            # cut at max_new_tokens: keep the complete sentences, if any, of a reply that
+            # rambled on; a reply with none is over-long
+            whole = _complete_sentences(candidate)
+            if whole:
+                return whole, {**params, "cut_to_sentence": True}
             return GenerationError(
                 f"over-long generation: hit max_new_tokens={self.sampling().get('max_new_tokens')}"
                 f" without ending ({reply[:60]!r}...)"
