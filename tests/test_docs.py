@@ -23,6 +23,7 @@ PAGES = [
     "docs/instruction-data.md",
     "docs/personas.md",
     "docs/benchmarks/downstream.md",
+    "docs/text_generators.md",
 ]
 
 
