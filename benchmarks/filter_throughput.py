@@ -35,7 +35,9 @@ from augment.text import WordDeletion, WordSwap
 from fidelity import Band, FidelityFilter, TextEncoder
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "text"
+from augment.bench.suite import shared_data_root
+
+SHARED = shared_data_root() / "text"
 
 
 def load_sources(n: int, seed: int) -> list[str]:
