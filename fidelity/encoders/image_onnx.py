@@ -43,13 +43,16 @@ def grid_pooled(net: Any, grid: int, size: int) -> Any:
 class OnnxImageModel:
     """Embeddings ``(n, d)`` of a preprocessed float32 batch ``(n, 3, size, size)``."""
 
-    def __init__(self, net: Any, weights: Path, size: int, grid: int,
-                 threads: int | None = None) -> None:
+    def __init__(
+        self, net: Any, weights: Path, size: int, grid: int, threads: int | None = None
+    ) -> None:
         module = grid_pooled(net, grid, size)
         digest = file_digest([weights], f"image|lite0|{size}|{grid}")
         self.path = cached_export(
-            f"image-lite0-{size}px-grid{grid}", digest,
-            lambda p: _export(module, p, size), lambda p: _check(module, p, size, threads),
+            f"image-lite0-{size}px-grid{grid}",
+            digest,
+            lambda p: _export(module, p, size),
+            lambda p: _check(module, p, size, threads),
         )
         self._session = session(self.path, threads)
 
@@ -62,7 +65,12 @@ def _export(module: Any, path: Path, size: int) -> None:
 
     x = torch.zeros(2, 3, size, size)
     torch.onnx.export(
-        module, (x,), str(path), dynamo=False, opset_version=17, input_names=["image"],
+        module,
+        (x,),
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["image"],
         output_names=["embedding"],
         dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}},
     )

@@ -33,8 +33,9 @@ def _layout(st: SentenceTransformer) -> bool:
     """Whether the model is transformer -> mean pooling [-> normalise]; returns ``normalise``."""
     names = [type(m).__name__ for m in st]
     if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
-        raise UnsupportedModel(f"modules {names}; the ONNX path handles Transformer, Pooling, "
-                               "[Normalize]")
+        raise UnsupportedModel(
+            f"modules {names}; the ONNX path handles Transformer, Pooling, [Normalize]"
+        )
     mode = getattr(st[1], "pooling_mode", None)
     if mode is None:  # sentence-transformers < 6
         mode = "mean" if getattr(st[1], "pooling_mode_mean_tokens", False) else "other"
@@ -64,8 +65,10 @@ class OnnxSentenceModel:
         kind = getattr(auto.config, "model_type", "")
         digest = file_digest(_weight_files(folder), f"text|{kind}|{normalise}")
         self.path = cached_export(
-            f"text-{folder.parent.name}-{folder.name}", digest,
-            lambda p: _export(st, p, normalise), lambda p: _check(st, p, threads)
+            f"text-{folder.parent.name}-{folder.name}",
+            digest,
+            lambda p: _export(st, p, normalise),
+            lambda p: _check(st, p, threads),
         )
         self._session = session(self.path, threads)
         self._inputs = {i.name for i in self._session.get_inputs()}
@@ -86,27 +89,40 @@ def _export(st: SentenceTransformer, path: Path, normalise: bool) -> None:
     ids = torch.ones(2, 8, dtype=torch.long)
     raw = path.with_name("raw.onnx")
     torch.onnx.export(
-        module, (ids, torch.ones_like(ids)), str(raw), dynamo=False, opset_version=17,
-        input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
-                      "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
+        module,
+        (ids, torch.ones_like(ids)),
+        str(raw),
+        dynamo=False,
+        opset_version=17,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["embedding"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "tokens"},
+            "attention_mask": {0: "batch", 1: "tokens"},
+            "embedding": {0: "batch"},
+        },
     )
     cfg = auto.config
     if getattr(cfg, "model_type", "") in _FUSABLE:
         try:
             from onnxruntime.transformers.optimizer import optimize_model
 
-            opt = optimize_model(str(raw), model_type="bert", opt_level=1,
-                                 num_heads=int(cfg.num_attention_heads),
-                                 hidden_size=int(cfg.hidden_size))
+            opt = optimize_model(
+                str(raw),
+                model_type="bert",
+                opt_level=1,
+                num_heads=int(cfg.num_attention_heads),
+                hidden_size=int(cfg.hidden_size),
+            )
             opt.save_model_to_file(str(path))
             fused = opt.get_fused_operator_statistics()
             log.info("fused %s", {k: v for k, v in fused.items() if v})
             _check(st, path, None)
             return
         except Exception as exc:  # noqa: BLE001 - fall back to the plain graph, which is checked
-            log.warning("ONNX Runtime's transformer optimizer failed (%s); using the plain graph",
-                        exc)
+            log.warning(
+                "ONNX Runtime's transformer optimizer failed (%s); using the plain graph", exc
+            )
     raw.replace(path)
 
 
@@ -114,8 +130,11 @@ def _check(st: SentenceTransformer, path: Path, threads: int | None) -> None:
     """The exported graph must give the torch model's embeddings on a padded probe batch."""
     import torch
 
-    probe = ["A short one.", "A longer sentence, with punctuation, numbers like 42, and more words.",
-             "Ünïcödé and émojis 🙂 still tokenize."]
+    probe = [
+        "A short one.",
+        "A longer sentence, with punctuation, numbers like 42, and more words.",
+        "Ünïcödé and émojis 🙂 still tokenize.",
+    ]
     features = st.tokenize(probe)
     with torch.inference_mode():
         want = st(features)["sentence_embedding"].float().cpu().numpy()
