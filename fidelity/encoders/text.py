@@ -91,6 +91,7 @@ class TextEncoder:
         self._st: SentenceTransformer | None = None
         self._onnx: Any = None
         self._cache: EmbeddingCache | None = None
+        self._lengths: dict[str, int] = {}
         self.stats = EncoderStats()
 
     # ------------------------------------------------------------------ loading
@@ -161,10 +162,26 @@ class TextEncoder:
 
     # ------------------------------------------------------------------ encoding
     def token_lengths(self, texts: Sequence[str]) -> np.ndarray:
-        """Number of tokens of each text before truncation (special tokens included)."""
-        tok = self.sentence_transformer.tokenizer
-        ids = tok(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
-        return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        """Number of tokens of each text before truncation (special tokens included).
+
+        Lengths are remembered (as many as the cache holds, cleared with it), so that the
+        filter's truncation check and the length sorting of the batches after it tokenize each
+        text once."""
+        texts = list(texts)
+        known = self._lengths
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh: dict[str, int] = {}
+        if todo:
+            tok = self.sentence_transformer.tokenizer
+            ids = tok(todo, add_special_tokens=True, truncation=False)["input_ids"]
+            fresh = {t: len(x) for t, x in zip(todo, ids)}
+        out = np.fromiter(
+            (fresh[t] if t in fresh else known[t] for t in texts), dtype=np.int64, count=len(texts)
+        )
+        if len(known) + len(fresh) > max(self.cache_size, 1):
+            known.clear()  # bounded like the embedding cache
+        known.update(fresh)
+        return out
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 embeddings ``(len(texts), d)``.
@@ -234,6 +251,7 @@ class TextEncoder:
         return l2_normalise(result)
 
     def clear_cache(self) -> None:
+        self._lengths.clear()
         if self._cache is not None:
             self._cache.clear()
 
