@@ -177,7 +177,12 @@ class ImageEncoder:
             from fidelity.encoders.image_onnx import OnnxImageModel
 
             weights = self.weights if self.weights is not None else packaged_weights_path()
-            self._onnx = OnnxImageModel(net, weights, int(self.image_size), int(self.grid))
+            try:
+                self._onnx = OnnxImageModel(net, weights, int(self.image_size), int(self.grid))
+            except (OSError, RuntimeError) as exc:  # no cache folder, a graph that failed its check
+                if self.backend == "onnx":
+                    raise
+                log.warning("image model %s stays on torch: %s", self.name, exc)
         elif self.backend == "onnx" and self.model is not None:
             raise ValueError("backend='onnx' runs the default network only; use 'torch' or 'auto' "
                              "with a custom model")

@@ -56,7 +56,7 @@ def use_onnx(backend: str, device: str, half: bool) -> bool:
     check_backend(backend)
     if backend == "torch":
         return False
-    on_cpu = device == "cpu"
+    on_cpu = str(device).split(":")[0] == "cpu"
     if backend == "onnx":
         if not on_cpu or half:
             raise ValueError(

@@ -137,10 +137,10 @@ class TextEncoder:
 
         try:
             return OnnxSentenceModel(st, self.model_path)
-        except UnsupportedModel as exc:
+        except (UnsupportedModel, OSError, RuntimeError) as exc:  # not exportable, no cache dir
             if self.backend == "onnx":
                 raise
-            log.info("text model %s stays on torch: %s", self.name, exc)
+            log.warning("text model %s stays on torch: %s", self.name, exc)
             return None
 
     @property
