@@ -167,8 +167,9 @@ def main() -> None:
     ap.add_argument("--rss-only", action="store_true")
     ap.add_argument(
         "--rss-model",
-        default=None,
-        help="sentence model folder for the RSS runs (default: the packaged MiniLM)",
+        default="tiny",
+        help="sentence model for the RSS runs: a folder, 'minilm' (the packaged one) or 'tiny' "
+        "(default: a 2-layer random BERT with MiniLM's tokenizer, for the filter's own memory)",
     )
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args()

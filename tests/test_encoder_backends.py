@@ -127,3 +127,12 @@ def test_large_photos_are_resized_before_they_are_stacked(monkeypatch):
     monkeypatch.undo()
     alone = torch.cat([enc.preprocess([p]) for p in photos[:1]])
     assert torch.allclose(x[:1], alone, atol=1e-4)  # chunking changes nothing
+
+
+def test_auto_backend_falls_back_to_torch_where_it_cannot_cache(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("AUGMENT_FIDELITY_CACHE", str(blocker))  # nowhere to write the export
+    assert TextEncoder().runtime == "torch"
+    with pytest.raises(OSError):
+        TextEncoder(backend="onnx").encode(["x"])
