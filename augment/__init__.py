@@ -1,14 +1,16 @@
 """augment: targeted data augmentation with a semantic-fidelity filter."""
 
 from augment._version import __version__
-from augment.candidate import Candidate, Operation, sample_seed
-from augment.pipeline import Pipeline
-from augment.runner import Augmenter, AugmentResult, Source
+from augment.augmenter import Augmenter
+from augment.candidate import Candidate, Operation, Source, sample_seed
+from augment.pipeline import Modality, Pipeline
+from augment.result import AugmentResult
 
 __all__ = [
     "AugmentResult",
     "Augmenter",
     "Candidate",
+    "Modality",
     "Operation",
     "Pipeline",
     "Source",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +21,15 @@ def sample_seed(random_state: int, source_id: Any, variant: int) -> int:
     """
     key = f"{int(random_state)}\x1f{source_id!s}\x1f{int(variant)}".encode()
     return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") >> 1
+
+
+@dataclass
+class Source:
+    """One input row: its id, payload (text, image, record) and label."""
+
+    id: Any
+    payload: Any
+    label: Any = None
 
 
 @dataclass(frozen=True)
@@ -76,3 +87,44 @@ class Candidate:
         if self.verdict is not None:
             d.update(self.verdict.to_dict())
         return d
+
+    def to_record(self, payload: Any = None) -> dict[str, Any]:
+        """The one flat row of this candidate for tables and files: ids, label, ``payload``
+        (this candidate's own unless a written form, such as an image's file path, is given),
+        similarity (``None`` when not scored), reason, detail, operations as JSON text, seed and
+        version. Columns: :data:`RECORD_COLUMNS`."""
+        from augment.io.json_values import json_default
+
+        v = self.verdict
+        sim = None if v is None or math.isnan(v.similarity) else float(v.similarity)
+        return {
+            "candidate_id": self.candidate_id,
+            "source_id": self.source_id,
+            "variant": self.variant,
+            "label": self.label,
+            "payload": self.payload if payload is None else payload,
+            "similarity": sim,
+            "reason": None if v is None else v.reason.value,
+            "detail": "" if v is None else v.detail,
+            "operations": json.dumps(
+                [op.to_dict() for op in self.operations], default=json_default
+            ),
+            "seed": self.seed,
+            "version": self.version,
+        }
+
+
+#: The columns of :meth:`Candidate.to_record`, in order.
+RECORD_COLUMNS = [
+    "candidate_id",
+    "source_id",
+    "variant",
+    "label",
+    "payload",
+    "similarity",
+    "reason",
+    "detail",
+    "operations",
+    "seed",
+    "version",
+]

@@ -30,10 +30,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from augment.config import ConfigError, RunConfig
-    from augment.io.inputs import InputError
-    from augment.io.manifest import ResumeError
-    from augment.job import Job
+    from augment.run.config import ConfigError, RunConfig
+    from augment.run.inputs import InputError
+    from augment.run.job import Job
+    from augment.run.manifest import ResumeError
 
     try:
         cfg = RunConfig.load(args.config)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
-from augment.candidate import sample_seed
+from augment.augmenter import judge, make_candidates, raise_errors, resolve_filter, variant_requests
+from augment.candidate import Source
 from augment.pipeline import Pipeline
 from augment.targeting import plan_counts
 from fidelity.filter import FidelityFilter
+
+#: Columns ``augment_batch`` adds to each row.
+EXTRA_COLUMNS = ("is_augmented", "source_index", "similarity", "reason", "operations")
 
 
 def augment_batch(
@@ -28,59 +31,65 @@ def augment_batch(
 
         ds = ds.map(augment_batch(pipe, flt, n_variants=2), batched=True, with_indices=True)
 
-    Added columns: ``is_augmented``, ``source_index``, ``similarity``, ``reason``, ``operations``
-    (JSON text). Other columns are copied from the source row. Rejected variants are left out
-    unless ``keep_rejected=True`` (then ``reason`` says why); originals are always kept.
-    Augment the training split only.
+    Variants are made and judged by the augmentation core (:mod:`augment.augmenter`): the
+    pipeline's constraint check, then ``fidelity_filter`` (default: the filter of the pipeline's
+    modality, e.g. the image encoder for an image pipeline). Added columns: ``is_augmented``,
+    ``source_index``, ``similarity``, ``reason``, ``operations`` (JSON text). Other columns are
+    copied from the source row. Rejected variants are left out unless ``keep_rejected=True``
+    (then ``reason`` says why); originals are always kept. A pipeline that raises stops the map
+    with an error naming the row. Augment the training split only.
     """
     counts = plan_counts(n_variants)
     flt = fidelity_filter
 
-    def fn(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+    def the_filter() -> FidelityFilter:
         nonlocal flt
+        if flt is None:
+            flt = resolve_filter(pipeline, None)
+        return flt
+
+    def fn(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
         if column not in batch:
             raise KeyError(f"column {column!r} not in the batch (columns: {list(batch)})")
-        if flt is None:
-            flt = FidelityFilter()
         rows = len(batch[column])
-        srcs, cands, owners, ops = [], [], [], []
+        sources = [Source(indices[r], batch[column][r]) for r in range(rows)]
+        cands, errors = make_candidates(pipeline, variant_requests(sources, counts, random_state))
+        raise_errors(errors)
+        payload = {s.id: s.payload for s in sources}
+        verdicts = judge(
+            pipeline, the_filter, [payload[c.source_id] for c in cands], [c.payload for c in cands]
+        )
+        by_row: dict[Any, list[int]] = {}
+        for j, c in enumerate(cands):
+            c.verdict = verdicts[j]
+            by_row.setdefault(c.source_id, []).append(j)
+        result: dict[str, list] = {k: [] for k in (*batch, *EXTRA_COLUMNS)}
+
+        def add(r: int, item: Any, record: dict[str, Any]) -> None:
+            for k in batch:
+                result[k].append(item if k == column else batch[k][r])
+            for k in EXTRA_COLUMNS:
+                result[k].append(record[k])
+
         for r in range(rows):
             idx = indices[r]
-            n = counts if isinstance(counts, int) else counts.get(idx, 0)
-            for v in range(n):
-                out, applied = pipeline.apply(batch[column][r], sample_seed(random_state, idx, v))
-                srcs.append(batch[column][r])
-                cands.append(out)
-                owners.append(r)
-                ops.append(applied)
-        verdicts = flt.judge(srcs, cands) if cands else []
-        result: dict[str, list] = {k: [] for k in batch}
-        extra = {
-            k: [] for k in ("is_augmented", "source_index", "similarity", "reason", "operations")
-        }
-        by_row: dict[int, list[int]] = {}
-        for j, r in enumerate(owners):
-            by_row.setdefault(r, []).append(j)
-        for r in range(rows):
-            for k in batch:
-                result[k].append(batch[k][r])
-            extra["is_augmented"].append(False)
-            extra["source_index"].append(indices[r])
-            extra["similarity"].append(1.0)
-            extra["reason"].append("original")
-            extra["operations"].append("[]")
-            for j in by_row.get(r, []):
-                v = verdicts[j]
-                if not v.accepted and not keep_rejected:
+            original = {
+                "is_augmented": False,
+                "source_index": idx,
+                "similarity": 1.0,
+                "reason": "original",
+                "operations": "[]",
+            }
+            add(r, batch[column][r], original)
+            for j in by_row.get(idx, []):
+                c = cands[j]
+                if not c.accepted and not keep_rejected:
                     continue
-                for k in batch:
-                    result[k].append(cands[j] if k == column else batch[k][r])
-                extra["is_augmented"].append(True)
-                extra["source_index"].append(indices[r])
-                extra["similarity"].append(float(v.similarity))
-                extra["reason"].append(v.reason.value)
-                extra["operations"].append(json.dumps([o.to_dict() for o in ops[j]]))
-        result.update(extra)
+                rec = c.to_record()
+                rec.update(
+                    is_augmented=True, source_index=idx, similarity=float(c.verdict.similarity)
+                )
+                add(r, c.payload, rec)
         return result
 
     return fn

@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from augment.bench.suite import shared_data_root  # noqa: E402
 from augment.candidate import sample_seed  # noqa: E402
-from augment.text import WordDeletion, WordSwap  # noqa: E402
+from augment.text import RandomDeletion, RandomSwap  # noqa: E402
 from fidelity import FidelityFilter, TextEncoder  # noqa: E402
 
 SHARED = shared_data_root() / "text"
@@ -75,7 +75,7 @@ def load_sources(n: int, seed: int) -> list[str]:
 
 
 def make_pairs(sources: list[str], per_source: int, seed: int) -> tuple[list[str], list[str]]:
-    ops = [WordSwap(aug_p=0.1), WordDeletion(aug_p=0.1)]
+    ops = [RandomSwap(aug_p=0.1), RandomDeletion(aug_p=0.1)]
     src, cand = [], []
     for i, s in enumerate(sources):
         for v in range(per_source):

@@ -28,11 +28,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from augment.config import RunConfig
-from augment.io.inputs import iter_shards
-from augment.job import Job
-from augment.runner import Augmenter
-from augment.shard_processor import build_filter, build_pipeline
+from augment.augmenter import Augmenter
+from augment.run.config import RunConfig
+from augment.run.inputs import iter_shards
+from augment.run.job import Job
+from augment.run.shard import build_filter, build_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "text"

@@ -190,3 +190,95 @@ def _pair_sims(
         return np.zeros(0), sims[:n_max]
     same_mask = labels[a] == labels[b]
     return sims[same_mask][:n_max], sims[~same_mask][:n_max]
+
+
+@dataclass
+class ThresholdCalibration:
+    """A check's threshold derived from known-good pairs: the ``1 - keep`` quantile of the
+    check's score over them (and, when known-bad pairs were given, the share of those it
+    rejects)."""
+
+    check: str
+    param: str
+    value: float
+    scores: np.ndarray
+    keep: float
+    bad_rejected: float = float("nan")
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        finite = self.scores[np.isfinite(self.scores)]
+        return {
+            "check": self.check,
+            "param": self.param,
+            "value": self.value,
+            "keep": self.keep,
+            "n": int(len(finite)),
+            "good_accepted": float(np.mean(finite >= self.value)) if len(finite) else None,
+            "bad_rejected": self.bad_rejected,
+            "notes": list(self.notes),
+        }
+
+
+def calibrate_checks(
+    flt: Any,
+    sources: Sequence[Any],
+    variants: Sequence[Any],
+    labels: Sequence[Any] | None = None,
+    source_ids: Sequence[Any] | None = None,
+    keep: float = 0.95,
+    bad: tuple[Sequence[Any], Sequence[Any], Sequence[Any] | None] | None = None,
+    apply: bool = True,
+) -> dict[str, ThresholdCalibration]:
+    """Derive the threshold of every check of ``flt`` that has one (``label``:
+    ``min_probability``; ``fluency``: ``min_delta``) from known-good pairs.
+
+    ``(sources[i], variants[i])`` is a pair that should pass (a trusted paraphrase, or another
+    real sentence of the same label for the label check) and ``labels[i]`` the source's label.
+    Each check is run alone with its threshold opened fully; its threshold becomes the ``1 -
+    keep`` quantile of its score over the good pairs (the observed value at or below it, so at
+    least a share ``keep`` of them pass; the label check's argmax rule still applies on top).
+    ``bad=(sources, variants, labels)`` adds the share of known-bad pairs the derived threshold
+    rejects. With ``apply`` the thresholds are set on the checks. A label check must be fitted
+    first (``flt.fit``).
+    """
+    if not 0 < keep <= 1:
+        raise ValueError("keep is a share in (0, 1]")
+    from fidelity.filter import FidelityFilter  # the filter imports this module's neighbours
+
+    out: dict[str, ThresholdCalibration] = {}
+    for chk in flt.checks:
+        param, score = chk.threshold_param, chk.score_name
+        if param is None or score is None:
+            continue
+        old = getattr(chk, param)
+        setattr(chk, param, 0.0 if param == "min_probability" else -np.inf)
+        try:
+            alone = FidelityFilter(flt._encoder(), flt.min_similarity, flt.max_similarity, [chk])
+            good = np.array(
+                [v.score(score) for v in alone.judge(sources, variants, None, labels, source_ids)],
+                dtype=np.float64,
+            )
+            finite = good[np.isfinite(good)]
+            notes: list[str] = []
+            if len(finite) == 0:
+                setattr(chk, param, old)
+                notes.append(f"no {score} could be computed (check off?); {param} left at {old}")
+                out[chk.name] = ThresholdCalibration(chk.name, param, old, good, keep, notes=notes)
+                continue
+            value = float(np.quantile(finite, 1 - keep, method="lower"))
+            if len(finite) < 20:
+                notes.append(f"only {len(finite)} good pairs: the {1 - keep:.0%} quantile is rough")
+            bad_rej = float("nan")
+            if bad is not None:
+                b_src, b_var, b_lab = bad
+                vb = alone.judge(b_src, b_var, None, b_lab)
+                sb = np.array([v.score(score) for v in vb], dtype=np.float64)
+                rejected = [(not v.accepted) or s < value for v, s in zip(vb, sb)]
+                bad_rej = float(np.mean(rejected)) if rejected else float("nan")
+        finally:
+            setattr(chk, param, old)
+        if apply:
+            setattr(chk, param, value)
+        out[chk.name] = ThresholdCalibration(chk.name, param, value, good, keep, bad_rej, notes)
+    return out

@@ -3,29 +3,53 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fidelity.band import Band
+from fidelity.checks.base import (
+    Check,
+    Embeddings,
+    PairBatch,
+    PairData,
+    item_key,
+    join,
+    make_check,
+)
 from fidelity.encoders.base import Encoder
+from fidelity.selection import Selection, top_per_label
 from fidelity.validation import identical, text_problem
 from fidelity.verdict import Reason, Verdict
 
 log = logging.getLogger(__name__)
 
 
-class FidelityFilter:
-    """Keeps candidates that still mean what their source meant and that add something.
+#: The checks a filter runs when given none: the similarity band alone (as before checks existed).
+DEFAULT_CHECKS: tuple[str, ...] = ("band",)
+#: A recommended order when labels and an LM are at hand: cheap checks first, and siblings last,
+#: so that a candidate is compared only with siblings that passed every other check.
+FULL_CHECKS: tuple[str, ...] = ("band", "label", "fluency", "siblings")
 
-    Both texts of a pair are embedded (sources through the encoder's cache, so a source with many
-    candidates is encoded once) and compared by cosine similarity. The two-sided ``band`` decides:
-    below ``min_similarity`` is ``drift``, above ``max_similarity`` is ``near_duplicate``; a
-    candidate identical to its source is always ``near_duplicate``. Pairs that cannot be scored
-    (empty text, not a string, None/NaN) get an ``invalid`` verdict naming the row; nothing is
-    dropped: the output has one verdict per input pair, in order.
+
+class FidelityFilter:
+    """Keeps candidates that still mean what their source meant, keep its label, read as fluent
+    text, and add something.
+
+    Pairs that cannot be scored (empty text, not a string, None/NaN) get an ``invalid`` verdict
+    naming the row, and a candidate identical to its source is always ``near_duplicate``; the
+    other pairs go through ``checks`` in order, each check seeing only the pairs no earlier
+    check rejected (batched, like TextAttack's ``Constraint.call_many``). The verdict keeps every
+    score computed for the pair and the first reason that rejected it. Nothing is dropped: the
+    output has one verdict per input pair, in order.
+
+    By default the only check is the two-sided similarity ``band``: both items of a pair are
+    embedded (sources first, through the encoder's cache, so a source with many candidates is
+    encoded once) and compared by cosine similarity; below ``min_similarity`` is ``drift``,
+    above ``max_similarity`` is ``near_duplicate``.
 
     Parameters
     ----------
@@ -36,6 +60,10 @@ class FidelityFilter:
         (to report truncation).
     min_similarity, max_similarity:
         The band; see :class:`fidelity.Band`. Use :func:`fidelity.calibrate` to derive it from data.
+    checks:
+        The checks, in order: :class:`fidelity.checks.Check` instances, registered names
+        (``"band"``, ``"siblings"``, ``"label"``, ``"fluency"``) or ``{"name": ..., **params}``
+        mappings. Default :data:`DEFAULT_CHECKS`. A label check must be fitted: :meth:`fit`.
     """
 
     def __init__(
@@ -43,18 +71,34 @@ class FidelityFilter:
         encoder: Encoder | None = None,
         min_similarity: float = 0.70,
         max_similarity: float = 0.98,
+        checks: Sequence[Check | str | dict[str, Any]] | None = None,
     ) -> None:
         self.encoder = encoder
         self.min_similarity = min_similarity
         self.max_similarity = max_similarity
+        self.checks: list[Check] = [
+            make_check(c) for c in (DEFAULT_CHECKS if checks is None else checks)
+        ]
 
     @classmethod
-    def from_band(cls, band: Band, encoder: Encoder | None = None) -> FidelityFilter:
-        return cls(encoder, band.min_similarity, band.max_similarity)
+    def from_band(
+        cls,
+        band: Band,
+        encoder: Encoder | None = None,
+        checks: Sequence[Check | str | dict[str, Any]] | None = None,
+    ) -> FidelityFilter:
+        return cls(encoder, band.min_similarity, band.max_similarity, checks)
 
     @property
     def band(self) -> Band:
         return Band(self.min_similarity, self.max_similarity)
+
+    def check(self, name: str) -> Check:
+        """The first check of that name (``flt.check("label")``)."""
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(f"no check named {name!r} (checks: {[c.name for c in self.checks]})")
 
     def _encoder(self) -> Encoder:
         if self.encoder is None:
@@ -62,6 +106,26 @@ class FidelityFilter:
 
             self.encoder = TextEncoder()
         return self.encoder
+
+    @property
+    def needs_fit(self) -> bool:
+        """True when a check still has to be fitted on labelled sources (call :meth:`fit`)."""
+        return any(c.needs_fit for c in self.checks)
+
+    def fit(
+        self,
+        items: Sequence[Any] | pd.DataFrame,
+        labels: Sequence[Any],
+        ids: Sequence[Hashable] | None = None,
+        groups: Sequence[Any] | None = None,
+    ) -> FidelityFilter:
+        """Fit the checks that learn from labelled sources (the label check) on ``items`` with
+        ``labels``, using this filter's encoder. ``ids`` are the source ids that ``judge(...,
+        source_ids=...)`` will pass (default: the items themselves); ``groups`` keep related rows
+        in one cross-fitting fold."""
+        for c in self.checks:
+            c.fit(items, labels, ids=ids, groups=groups, encoder=self._encoder())
+        return self
 
     # ------------------------------------------------------------------ scoring
     def _problem(self, item: Any) -> str | None:
@@ -77,51 +141,110 @@ class FidelityFilter:
         sources: Sequence[Any],
         candidates: Sequence[Any],
         row_names: Sequence[Any] | None = None,
+        labels: Sequence[Any] | None = None,
+        source_ids: Sequence[Hashable] | None = None,
     ) -> list[Verdict]:
         """One :class:`Verdict` per (source, candidate) pair, in input order.
 
         Details name a pair as ``row <i>`` (its position), or by ``row_names[i]`` when given
-        (e.g. candidate ids or a frame's index labels)."""
+        (e.g. candidate ids or a frame's index labels). ``labels[i]`` is the label of pair
+        ``i``'s source and ``source_ids[i]`` its id (used by the label check to find the fold
+        that never saw the source, and by the sibling check to group variants of one source;
+        default: the source item itself)."""
         sources, candidates = _as_list(sources, "sources"), _as_list(candidates, "candidates")
-        if len(sources) != len(candidates):
+        n = len(sources)
+        if len(candidates) != n:
             raise ValueError(
-                f"sources and candidates differ in length ({len(sources)} vs {len(candidates)}): "
+                f"sources and candidates differ in length ({n} vs {len(candidates)}): "
                 "pass one source per candidate (repeat a source for each of its candidates)"
             )
-        if row_names is not None and len(row_names) != len(sources):
-            raise ValueError(f"{len(row_names)} row names for {len(sources)} pairs")
-        band = self.band
-        verdicts: list[Verdict | None] = [None] * len(sources)
+        for what, seq in (("row names", row_names), ("labels", labels), ("source ids", source_ids)):
+            if seq is not None and len(seq) != n:
+                raise ValueError(f"{len(seq)} {what} for {n} pairs")
+        names = [f"row {i}" if row_names is None else f"row {row_names[i]!r}" for i in range(n)]
+        verdicts: list[Verdict | None] = [None] * n
         to_score: list[int] = []
         for i, (s, c) in enumerate(zip(sources, candidates)):
-            name = f"row {i}" if row_names is None else f"row {row_names[i]!r}"
             problem = self._problem(s)
             if problem is not None:
-                verdicts[i] = Verdict.invalid(f"{name}: source {problem}")
+                verdicts[i] = Verdict.invalid(f"{names[i]}: source {problem}")
                 continue
             problem = self._problem(c)
             if problem is not None:
-                verdicts[i] = Verdict.invalid(f"{name}: candidate {problem}")
+                verdicts[i] = Verdict.invalid(f"{names[i]}: candidate {problem}")
                 continue
             if identical(s, c):
-                verdicts[i] = Verdict(1.0, False, Reason.NEAR_DUPLICATE, "identical to its source")
+                verdicts[i] = Verdict(
+                    1.0,
+                    False,
+                    Reason.NEAR_DUPLICATE,
+                    "identical to its source",
+                    {"similarity": 1.0},
+                )
                 continue
             to_score.append(i)
-        if to_score:
+        if not to_score:
+            return verdicts  # type: ignore[return-value]
+        ids = list(source_ids) if source_ids is not None else [item_key(s) for s in sources]
+        data = PairData(sources, candidates, names, None if labels is None else list(labels), ids)
+        rows = np.asarray(to_score, dtype=np.int64)
+        emb = Embeddings(self._encoder, rows, data)
+        scores: dict[int, dict[str, Any]] = {i: {} for i in to_score}
+        notes: dict[int, str] = {}
+        rejected: dict[int, tuple[Reason, str]] = {}
+        band = self.band
+        if self._needs_embeddings():
             enc = self._encoder()
-            src_items = [sources[i] for i in to_score]
-            cand_items = [candidates[i] for i in to_score]
-            notes = self._truncation_notes(enc, to_score, src_items, cand_items)
-            # Sources first: with repeats, the cache turns them into one model call each.
-            src_vecs = enc.encode(src_items)
-            cand_vecs = enc.encode(cand_items)
-            sims = np.einsum("ij,ij->i", src_vecs, cand_vecs).clip(-1.0, 1.0)
-            for k, i in enumerate(to_score):
-                v = band.judge(float(sims[k]))
-                if i in notes:
-                    v = Verdict(v.similarity, v.accepted, v.reason, _join(v.detail, notes[i]))
-                verdicts[i] = v
+            notes = self._truncation_notes(
+                enc, to_score, [sources[i] for i in to_score], [candidates[i] for i in to_score]
+            )
+        undecided = rows
+        for chk in self.checks:
+            if len(undecided) == 0:
+                break
+            outcomes = chk(PairBatch(undecided, data, emb, band))
+            keep = []
+            for i, o in zip(undecided.tolist(), outcomes):
+                scores[i].update(o.scores)
+                if o.rejected:
+                    rejected[i] = (o.reason, o.detail)  # type: ignore[assignment]
+                else:
+                    keep.append(i)
+                    if o.detail:
+                        notes[i] = join(notes.get(i, ""), o.detail)
+            undecided = np.asarray(keep, dtype=np.int64)
+        for i in to_score:
+            sim = scores[i].get("similarity", emb.similarity_of(i))
+            if not math.isnan(sim):
+                scores[i]["similarity"] = sim
+            if i in rejected:
+                reason, detail = rejected[i]
+                verdicts[i] = Verdict(sim, False, reason, join(detail, notes.get(i, "")), scores[i])
+            else:
+                verdicts[i] = Verdict(sim, True, Reason.ACCEPTED, notes.get(i, ""), scores[i])
         return verdicts  # type: ignore[return-value]
+
+    def select_top(
+        self,
+        sources: Sequence[Any],
+        candidates: Sequence[Any],
+        n: int,
+        labels: Sequence[Any] | None = None,
+        source_ids: Sequence[Hashable] | None = None,
+        row_names: Sequence[Any] | None = None,
+    ) -> Selection:
+        """Judge the pairs, then keep the top ``n`` accepted candidates per label by label
+        probability (LAMBADA's rule; see :func:`fidelity.selection.top_per_label`). Labels
+        default to the label check's fitted labels of the sources."""
+        verdicts = self.judge(sources, candidates, row_names, labels, source_ids)
+        if labels is None:
+            chk = self.check("label")
+            ids = source_ids if source_ids is not None else [item_key(s) for s in sources]
+            labels = chk.labels_for(ids, list(sources))  # type: ignore[attr-defined]
+        return top_per_label(verdicts, list(labels), n)
+
+    def _needs_embeddings(self) -> bool:
+        return any(getattr(c, "uses_embeddings", True) for c in self.checks)
 
     def _truncation_notes(
         self, enc: Any, rows: list[int], srcs: list[Any], cands: list[Any]
@@ -138,7 +261,7 @@ class FidelityFilter:
             n_tok = np.array([by_text[x] for x in items])
             for k in np.flatnonzero(n_tok > max_tokens):
                 i = rows[k]
-                notes[i] = _join(
+                notes[i] = join(
                     notes.get(i, ""),
                     f"{which} truncated to the model window ({n_tok[k]} > {max_tokens} tokens)",
                 )
@@ -159,7 +282,8 @@ class FidelityFilter:
     def filter_frame(
         self, df: pd.DataFrame, source: str = "source", candidate: str = "candidate"
     ) -> pd.DataFrame:
-        """A copy of ``df`` with columns ``similarity``, ``accepted``, ``reason``, ``detail``.
+        """A copy of ``df`` with columns ``similarity``, ``accepted``, ``reason``, ``detail``,
+        and one column per other score a check computed (``label_probability``, ...).
 
         Every row stays: select ``df[df.accepted]`` for the kept ones. None/NaN cells are
         ``invalid``.
@@ -174,6 +298,9 @@ class FidelityFilter:
         out["accepted"] = [v.accepted for v in verdicts]
         out["reason"] = [v.reason.value for v in verdicts]
         out["detail"] = [v.detail for v in verdicts]
+        extra = sorted({k for v in verdicts for k in v.scores} - {"similarity"} - set(out.columns))
+        for k in extra:
+            out[k] = [v.scores.get(k) for v in verdicts]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,6 +309,7 @@ class FidelityFilter:
             "min_similarity": self.min_similarity,
             "max_similarity": self.max_similarity,
             "encoder": enc.to_dict() if hasattr(enc, "to_dict") else None,
+            "checks": [c.to_dict() for c in self.checks],
         }
 
     @classmethod
@@ -191,23 +319,38 @@ class FidelityFilter:
         if enc:
             enc = dict(enc)
             kind = enc.pop("type", "text")
-            if kind == "text":
-                from fidelity.encoders.text import TextEncoder
+            if kind not in ENCODERS:
+                known = ", ".join(repr(k) for k in ENCODERS)
+                raise ValueError(f"unknown encoder type {kind!r} (known: {known})")
+            encoder = ENCODERS[kind](enc)
+        return cls(encoder, d["min_similarity"], d["max_similarity"], d.get("checks"))
 
-                encoder = TextEncoder(**enc)
-            elif kind == "tabular":
-                from fidelity.encoders.tabular import TabularEncoder
 
-                encoder = TabularEncoder.from_dict(enc)
-            elif kind == "image":
-                from fidelity.encoders.image import ImageEncoder
+def _text_encoder(d: dict[str, Any]) -> Encoder:
+    from fidelity.encoders.text import TextEncoder
 
-                encoder = ImageEncoder(**enc)
-            else:
-                raise ValueError(
-                    f"unknown encoder type {kind!r} (known: 'text', 'tabular', 'image')"
-                )
-        return cls(encoder, d["min_similarity"], d["max_similarity"])
+    return TextEncoder(**d)
+
+
+def _tabular_encoder(d: dict[str, Any]) -> Encoder:
+    from fidelity.encoders.tabular import TabularEncoder
+
+    return TabularEncoder.from_dict(d)
+
+
+def _image_encoder(d: dict[str, Any]) -> Encoder:
+    from fidelity.encoders.image import ImageEncoder
+
+    return ImageEncoder(**d)
+
+
+#: Encoder ``type`` (as its ``to_dict`` writes it) -> how :meth:`FidelityFilter.from_dict` builds
+#: one from the rest of its dict.
+ENCODERS: dict[str, Any] = {
+    "text": _text_encoder,
+    "tabular": _tabular_encoder,
+    "image": _image_encoder,
+}
 
 
 def _as_list(x: Sequence[Any], name: str) -> list[Any]:
@@ -216,10 +359,6 @@ def _as_list(x: Sequence[Any], name: str) -> list[Any]:
     if isinstance(x, pd.Series):
         return x.tolist()
     return list(x)
-
-
-def _join(a: str, b: str) -> str:
-    return f"{a}; {b}" if a else b
 
 
 __all__ = ["FidelityFilter"]

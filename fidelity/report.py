@@ -17,6 +17,8 @@ REASON_COLOURS = {
     Reason.ACCEPTED.value: "tab:green",
     Reason.DRIFT.value: "tab:red",
     Reason.NEAR_DUPLICATE.value: "tab:orange",
+    Reason.LABEL_SHIFT.value: "tab:brown",
+    Reason.DISFLUENT.value: "tab:pink",
     Reason.CONSTRAINT.value: "tab:purple",
     Reason.INVALID.value: "tab:gray",
 }
@@ -39,6 +41,24 @@ def verdict_table(verdicts: Sequence[Verdict]) -> pd.DataFrame:
     order = {r: i for i, r in enumerate(REASON_COLOURS)}
     g = g.sort_values("reason", key=lambda s: s.map(order), ignore_index=True)
     return g[["reason", "count", "share", "median_similarity"]]
+
+
+def acceptance_by_label(verdicts: Sequence[Verdict], labels: Sequence[object]) -> pd.DataFrame:
+    """Per label: candidates, accepted, accept rate and the count of each rejection reason, so
+    that a filter that thins one class more than another is seen (a label check will: candidates
+    of confusable classes fail it more often)."""
+    if len(labels) != len(verdicts):
+        raise ValueError(f"{len(labels)} labels for {len(verdicts)} verdicts")
+    df = pd.DataFrame({"label": list(labels), "reason": [v.reason.value for v in verdicts]})
+    counts = pd.crosstab(df["label"], df["reason"])
+    out = pd.DataFrame(index=counts.index)
+    out["candidates"] = counts.sum(axis=1)
+    out["accepted"] = counts.get(Reason.ACCEPTED.value, 0)
+    out["accept_rate"] = (out["accepted"] / out["candidates"]).round(3)
+    for reason in REASON_COLOURS:
+        if reason != Reason.ACCEPTED.value and reason in counts.columns:
+            out[reason] = counts[reason]
+    return out.reset_index()
 
 
 def similarity_histogram(

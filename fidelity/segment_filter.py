@@ -17,8 +17,10 @@ categories and is fast. With the ``"text"`` encoder, Euclidean between normalise
 Both bounds default to quantiles of the real data itself (leave-one-out nearest neighbours of real
 rows): ``min_similarity`` rejects rows farther from the segment than all but ``drift_quantile`` of
 its real members are from each other; ``privacy_distance`` rejects rows closer to a customer than
-all but ``privacy_quantile`` of real customers are to their nearest other customer. An exact copy
-(distance below ``1e-6``) is always rejected.
+all but ``privacy_quantile`` of real customers are to their nearest *other distinct* customer
+(exact duplicate rows left out, each sampled row held out from the rest: a holdout-to-train
+distance; duplicates at distance 0 would otherwise pull the bound down to where near-copies
+pass). An exact copy (distance below ``1e-6``) is always rejected.
 """
 
 from __future__ import annotations
@@ -112,15 +114,32 @@ class SegmentFilter:
             self.min_similarity_ = float(self.min_similarity)
         self.index_ = _PrivacyIndex(enc).fit(real)
         if self.privacy_distance is None:
-            n = len(real)
-            rows = rng.choice(n, size=min(n, self.max_calibration_rows), replace=False)
-            dcr = self.index_.exact(real.iloc[rows], self_rows=rows)[0]
-            self.real_dcr_ = dcr
-            bound = float(np.quantile(dcr, self.privacy_quantile))
+            self.real_dcr_, self.n_exact_duplicates_ = self._holdout_dcr(real, rng)
+            bound = float(np.quantile(self.real_dcr_, self.privacy_quantile))
             self.privacy_distance_ = max(bound, COPY_DISTANCE)
         else:
             self.privacy_distance_ = max(float(self.privacy_distance), COPY_DISTANCE)
         return self
+
+    def _holdout_dcr(self, real: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        """Distances of sampled real rows, each held out in turn, to the closest of the other
+        *distinct* real rows, and how many real rows are exact copies of another.
+
+        Exact duplicate rows are left out first: a customer whose twin is in the table is at
+        distance 0 from it, and those zeros would pull the quantile (the privacy bound) down to
+        where a persona that is nearly a copy still passes. What is left is a holdout-to-train
+        distance: how far an unseen real customer is from the customers the table holds."""
+        index = self.index_
+        _, first = np.unique(index.matrix, axis=0, return_index=True)
+        distinct = np.sort(first)
+        n_dup = len(real) - len(distinct)
+        if n_dup:
+            index = index.subset(distinct)
+        n = len(distinct)
+        rows = rng.choice(n, size=min(n, self.max_calibration_rows), replace=False)
+        vecs = None if index.raw else index.vectors_[rows]  # embeddings are not made again
+        dcr = index.exact(real.iloc[distinct[rows]], self_rows=rows, vectors=vecs)[0]
+        return dcr, n_dup
 
     @property
     def band(self) -> Band:
@@ -150,6 +169,13 @@ class SegmentFilter:
         if not hasattr(self, "index_"):
             raise RuntimeError("SegmentFilter is not fitted: call fit(real_table, segment_mask)")
         return self.index_.exact(rows)[0]
+
+    def distance_to(self, rows: pd.DataFrame, reference: pd.DataFrame) -> np.ndarray:
+        """Exact distance of each row to its closest row of ``reference`` (another set of rows:
+        a holdout, a sample of the training rows), in the filter's DCR space."""
+        if not hasattr(self, "index_"):
+            raise RuntimeError("SegmentFilter is not fitted: call fit(real_table, segment_mask)")
+        return _PrivacyIndex(self._encoder()).fit(reference).exact(rows)[0]
 
     def judge(self, rows: pd.DataFrame) -> list[Verdict]:
         """One verdict per row, in order: ``invalid`` (cannot be encoded), ``near_duplicate``
@@ -230,6 +256,20 @@ class _PrivacyIndex:
         else:
             self.vectors_ = self.encoder.encode(real)
         return self
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The searched rows: standardised features (standard encoder) or embeddings."""
+        return self.features_ if self.raw else self.vectors_
+
+    def subset(self, positions: np.ndarray) -> _PrivacyIndex:
+        """An index over some of the rows, for :meth:`exact` (no re-encoding)."""
+        sub = _PrivacyIndex(self.encoder)
+        if self.raw:
+            sub.features_, sub.sq_ = self.features_[positions], self.sq_[positions]
+        else:
+            sub.vectors_ = self.vectors_[positions]
+        return sub
 
     def exact(
         self,

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 import numpy as np
 
 
 def text_problem(item: Any) -> str | None:
-    """What makes ``item`` unusable as text, in words, or None when it is fine."""
+    """What makes ``item`` unusable as text, in words, or None when it is fine.
+
+    Unusable: missing (None, NaN), not a string, empty or whitespace only, not valid Unicode (a
+    lone surrogate such as ``"\\ud800"``, which no UTF-8 tokenizer can read), or without a single
+    visible character (only zero-width, control or NUL characters).
+    """
     if item is None:
         return "is missing (None)"
     if isinstance(item, float) and math.isnan(item):
@@ -18,7 +24,26 @@ def text_problem(item: Any) -> str | None:
         return f"is {type(item).__name__}, not text"
     if not item.strip():
         return "is empty" if not item else "is whitespace only"
+    try:
+        item.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"is not valid Unicode: lone surrogate U+{ord(item[exc.start]):04X} at character "
+            f"{exc.start} (cannot be encoded as UTF-8)"
+        )
+    if not any(_visible(ch) for ch in item):
+        shown = ", ".join(f"U+{ord(ch):04X}" for ch in sorted(set(item))[:5])
+        return f"has no visible character (only zero-width, control or NUL characters: {shown})"
     return None
+
+
+def _visible(ch: str) -> bool:
+    """Whether a character shows: not whitespace (Z*), control (Cc), format such as zero-width
+    space or joiner (Cf), or unassigned (Cn)."""
+    return unicodedata.category(ch) not in _INVISIBLE
+
+
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cn", "Cs"})
 
 
 def identical(a: Any, b: Any) -> bool:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from augment import Augmenter, Candidate, Operation, Source, __version__, sample_seed
-from augment.text import TextChain, WordDeletion, WordSwap
+from augment.text import RandomDeletion, RandomSwap, TextPipeline
 from fidelity import FidelityFilter, Reason
 
 
@@ -32,7 +32,7 @@ def test_augmenter_accounts_for_every_row(text_encoder):
         "The courier left the parcel outside in the rain.",
         "",
     ]
-    pipe = TextChain([WordSwap(0.2), WordDeletion(0.2)])
+    pipe = TextPipeline([RandomSwap(0.2), RandomDeletion(0.2)])
     result = Augmenter(pipe, FidelityFilter(text_encoder), n_variants=3, random_state=1).run(
         [Source(f"t{i}", t, "x") for i, t in enumerate(texts)] + [Source("bad", 5, "x")]
     )
@@ -45,7 +45,7 @@ def test_augmenter_accounts_for_every_row(text_encoder):
     empty = [c for c in result.candidates if c.source_id == "t2"]
     assert all(c.verdict.reason is Reason.INVALID for c in empty)
     for c in result.candidates:
-        assert [op.name for op in c.operations] == ["word_swap", "word_deletion"]
+        assert [op.name for op in c.operations] == ["random_swap", "random_deletion"]
         assert c.seed == sample_seed(1, c.source_id, c.variant)
     table = result.summary()
     assert table["count"].sum() == 9 + 3
@@ -53,7 +53,7 @@ def test_augmenter_accounts_for_every_row(text_encoder):
 
 def test_same_seed_same_candidates(text_encoder):
     srcs = ["The bank rejected my request to extend the loan term."] * 1
-    pipe = TextChain([WordSwap(0.3)])
+    pipe = TextPipeline([RandomSwap(0.3)])
     a = Augmenter(pipe, FidelityFilter(text_encoder), 4, random_state=5).run(srcs)
     b = Augmenter(pipe, FidelityFilter(text_encoder), 4, random_state=5).run(srcs)
     assert [c.payload for c in a.candidates] == [c.payload for c in b.candidates]

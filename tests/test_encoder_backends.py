@@ -11,7 +11,7 @@ import torch
 
 from augment.candidate import sample_seed
 from augment.image import ImagePipeline
-from augment.text import WordDeletion, WordSwap
+from augment.text import RandomDeletion, RandomSwap
 from fidelity import FidelityFilter, ImageEncoder, TextEncoder
 from fidelity.encoders import image as image_module
 from fidelity.encoders.image import RECOMMENDED_BAND
@@ -30,7 +30,7 @@ def text_pairs(shared_data) -> tuple[list[str], list[str]]:
     from tests.conftest import read_labelled
 
     _, texts = read_labelled(shared_data / "text" / "sst2" / "train.txt", limit=60)
-    ops = [WordSwap(aug_p=0.1), WordDeletion(aug_p=0.1)]
+    ops = [RandomSwap(aug_p=0.1), RandomDeletion(aug_p=0.1)]
     src, cand = [], []
     for i, t in enumerate(texts):
         for v in range(2):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from augment.augmenter import Augmenter
 from augment.image import ImagePipeline
-from augment.runner import Augmenter
 from fidelity import FidelityFilter, ImageEncoder, Reason
 from fidelity.encoders.efficientnet_lite import (
     EfficientNetLite0,

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from augment.image import ImagePipeline
-from augment.job import load_tables
+from augment.run.job import load_tables
 
 EXE = shutil.which("augment") or str(Path(sys.executable).with_name("augment"))
 

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
+from augment.augmenter import Augmenter, AugmentResult, as_sources
 from augment.candidate import Candidate, sample_seed
 from augment.image import ImagePipeline
 from augment.image.provenance import LazyOperations, operations
-from augment.runner import Augmenter, AugmentResult, as_sources
 from tests.conftest import REPO
 
 
@@ -288,7 +288,7 @@ def test_a_box_that_leaves_the_image_is_a_constraint_not_lost(xray224):
 
 
 def _source(payload):
-    from augment.runner import Source
+    from augment.augmenter import Source
 
     return Source(0, payload, None)
 
@@ -387,6 +387,16 @@ def test_pipelines_compose(xrays):
             ValueError,
             r"keypoints\[0\] contains NaN",
         ),
+        (
+            {"image": np.zeros((28, 28), np.uint8), "keypoints": [[3.0, 4.0], [28.0, 5.0]]},
+            ValueError,
+            r"keypoint 1 \[28.0, 5.0\] is not inside the 28x28 image",
+        ),
+        (
+            {"image": np.zeros((28, 28), np.uint8), "keypoints": [[-0.5, 4.0]]},
+            ValueError,
+            "keypoint 0 .* not inside the 28x28 image",
+        ),
         ({"img": np.zeros((28, 28), np.uint8)}, ValueError, "unknown payload key"),
     ],
 )
@@ -398,7 +408,7 @@ def test_bad_input_gets_a_clear_error(payload, error, message):
 def test_bad_rows_are_recorded_not_dropped(xrays):
     sources = [xrays[0], np.zeros((28, 28, 2), np.uint8), xrays[1]]
     res = Augmenter(ImagePipeline.from_preset("xray"), n_variants=2).generate(
-        __import__("augment.runner", fromlist=["as_sources"]).as_sources(sources)
+        __import__("augment.augmenter", fromlist=["as_sources"]).as_sources(sources)
     )
     cands, errors = res
     assert len(cands) == 4 and len(errors) == 2

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from augment.config import ConfigError, RunConfig
-from augment.job import load_tables
+from augment.run.config import ConfigError, RunConfig
+from augment.run.job import load_tables
 from tests.conftest import read_labelled
 
 EXE = shutil.which("augment") or str(Path(sys.executable).with_name("augment"))

@@ -146,7 +146,7 @@ def test_every_candidate_is_accounted_for(seniors):
     assert s["count"].sum() == len(seniors.verdicts)
     drift = seniors.rejected[seniors.rejected.reason == "drift"]
     assert (drift.detail.str.contains("closest segment row")).all()
-    cands = seniors.candidates()
+    cands = seniors.candidates
     assert len(cands) == len(seniors.verdicts) and isinstance(cands[0], Candidate)
     assert sum(c.accepted for c in cands) == 3000
     assert cands[0].seed == seniors.round_seeds[0] and cands[0].operations[0].name == "copula"
@@ -175,9 +175,38 @@ def test_quality_report_against_a_holdout(telco, tmp_path):
     assert f["min_dcr_synthetic"] >= rep.privacy_distance
     # personas are not closer to training customers than unseen real customers are
     assert f["share_closer_than_holdout_q05"] < 0.10
+    assert f["share_closer_than_holdout_q05_hi"] < f["share_if_perfect"]
+    assert f["dcr_overfitting_protection"] > 0.8 and 0.3 < f["dcr_baseline_protection"] < 1
+    assert not rep.notes  # a 228-row holdout is large enough
     png = rep.plot(tmp_path / "quality.png")
     assert png.stat().st_size > 10_000
     json.dumps(rep.to_dict())
+
+
+def test_privacy_figures_without_duplicates_with_baselines_and_intervals(telco, fitted, caplog):
+    # the bound: exact duplicate customers (22 in telco) no longer put zeros into its quantile
+    flt = fitted.segment_filter(SENIORS)
+    assert flt.n_exact_duplicates_ == int(telco.dropna().duplicated().sum()) == 22
+    assert flt.real_dcr_.min() > 1e-6
+    # the example shop's 22 seniors leave a 4-row holdout: a perfect generator scores
+    # E[F(X(1)) + 0.15 (F(X(2)) - F(X(1)))] = 1/5 + 0.15/5 = 0.23 there, not 5 %
+    from augment.demo.persona import EXAMPLES
+
+    shop = pd.read_csv(EXAMPLES / "customers.csv")
+    synth = PersonaSynthesizer(rules=["age >= 18"], id_column="customer_id", random_state=0)
+    with caplog.at_level("WARNING", logger="augment.persona.quality"):
+        rep, _ = evaluate_segment(synth, shop, "age >= 65", n=300)
+    f = rep.figures()
+    assert f["holdout_rows"] == 4
+    assert abs(f["share_if_perfect"] - 0.23) < 0.02
+    assert f["share_if_perfect_lo"] < 0.05 < 0.5 < f["share_if_perfect_hi"]
+    lo, mid, hi = (f[f"share_closer_than_holdout_q05{k}"] for k in ("_lo", "", "_hi"))
+    assert lo <= mid <= hi and hi - lo > 0.2  # four rows cannot pin a 5 % quantile down
+    assert "holdout has 4 row(s)" in caplog.text and "0.23 on average" in rep.notes[0]
+    # SDMetrics-style scores: personas sit closer to customers than random rows, not overfitted
+    assert 0 < f["dcr_baseline_protection"] < 1
+    assert f["dcr_median_random"] > f["dcr_median_synthetic"]
+    assert f["dcr_overfitting_protection"] == min(2 * (1 - f["share_closer_to_training"]), 1)
 
 
 # ---------------------------------------------------------------- seeds and config
@@ -282,6 +311,43 @@ def test_unknown_segment_value_or_column(fitted):
         fitted.generate({"age": 70}, 10)
     with pytest.raises(ValueError, match="segment rule 'nonsense ==' cannot be evaluated"):
         fitted.generate("nonsense ==", 10)
+
+
+EVIL = (
+    "contract.str.__class__.__init__.__globals__['codecs'].sys.modules['os']"
+    ".system('id > pwned') == 0"
+)
+
+
+def test_rules_and_segments_that_would_run_code_are_refused_before_running(
+    telco, fitted, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    refused = r"is refused: `contract\.str\.__class__.*\.system` attribute access is not allowed"
+    with pytest.raises(ValueError, match=refused):
+        PersonaSynthesizer.from_dict({"rules": [EVIL], "missing": "drop"}).fit(telco)
+    with pytest.raises(ValueError, match="segment rule .* " + refused):
+        fitted.generate(EVIL, 3)
+    with pytest.raises(ValueError, match=r"^rule .total_charges ~ .* is refused: `__import__"):
+        make(rules=["total_charges ~ __import__('os').system('id > pwned') * tenure"]).fit(telco)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_safe_expressions_match_pandas_eval_on_the_real_table(telco):
+    from augment.persona.expression import parse
+
+    table = telco.dropna()
+    for text in [
+        "tenure < 6 and contract == 'Month-to-month'",
+        "tenure < 6 & contract == 'Month-to-month' | senior_citizen == 1",
+        "contract in ['One year', 'Two year'] and not (monthly_charges > 100)",
+        "12 <= tenure < 24",
+        "abs(total_charges - tenure * monthly_charges) / total_charges < 0.05",
+        "tenure * monthly_charges",
+        "~(senior_citizen == 1)",
+    ]:
+        ours = parse(text).evaluate(table)
+        pd.testing.assert_series_equal(ours, table.eval(text), check_names=False)
 
 
 def test_segment_with_one_or_no_row(fitted):

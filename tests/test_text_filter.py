@@ -111,6 +111,41 @@ def test_bad_input_gives_invalid_verdicts_that_name_the_row(text_encoder):
     assert all(math.isnan(v.similarity) for v in verdicts[:5])
 
 
+def test_unreadable_text_is_invalid_and_the_rest_of_the_batch_is_scored(text_encoder):
+    """A lone surrogate used to raise a tokenizer TypeError and lose the batch; zero-width-only
+    and NUL-only strings used to be scored."""
+    from augment import Augmenter
+    from augment.text import TextPipeline
+
+    flt = FidelityFilter(text_encoder)
+    src = "The delivery arrived two days late."
+    candidates = [
+        "The parcel came two days late.",
+        "x \ud800 y",
+        "\u200b\u200d",
+        "\x00\x00",
+        "Late.",
+    ]
+    verdicts = flt.judge([src] * 5, candidates)
+    assert [v.reason for v in verdicts[1:4]] == [Reason.INVALID] * 3
+    assert verdicts[1].detail.startswith("row 1: candidate is not valid Unicode")
+    assert "U+D800 at character 2" in verdicts[1].detail
+    assert verdicts[2].detail.startswith("row 2: candidate has no visible character")
+    assert "U+200B" in verdicts[2].detail and "U+0000" in verdicts[3].detail
+    for v in (verdicts[0], verdicts[4]):  # the good rows are scored
+        assert v.reason is not Reason.INVALID and 0 < v.similarity < 1
+    # through the Augmenter: the bad source's variants are invalid, the other source is scored
+    res = Augmenter(TextPipeline.from_preset("eda"), flt, n_variants=2).run(
+        ["Bad \ud800 source text here.", src]
+    )
+    by_source = {}
+    for c in res.candidates:
+        by_source.setdefault(c.source_id, []).append(c.verdict)
+    assert len(by_source[0]) == 2 and all(v.reason is Reason.INVALID for v in by_source[0])
+    assert all("source is not valid Unicode" in v.detail for v in by_source[0])
+    assert all(v.reason is not Reason.INVALID for v in by_source[1])
+
+
 def test_mismatched_lengths_are_an_error(text_encoder):
     with pytest.raises(ValueError, match="differ in length"):
         FidelityFilter(text_encoder).judge(["a", "b"], ["a"])

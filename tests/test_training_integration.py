@@ -14,7 +14,7 @@ from augment.leakage import (
     group_split,
     split_of_variants,
 )
-from augment.text import TextChain, WordDeletion, WordSwap
+from augment.text import RandomDeletion, RandomSwap, TextPipeline
 from augment.torch import AugmentedDataset, CappedBatchSampler, collate_images, collate_text
 from fidelity import FidelityFilter
 from tests.conftest import read_labelled
@@ -37,7 +37,12 @@ def _epoch(loader, sampler, epoch):
 def test_two_worker_dataloader_gives_the_same_augmented_epoch_twice(cr_frame, text_encoder):
     flt = FidelityFilter(text_encoder, 0.6, 0.99)
     ds = AugmentedDataset(
-        cr_frame, TextChain([WordSwap(0.2)]), flt, n_variants=2, random_state=7, return_info=True
+        cr_frame,
+        TextPipeline([RandomSwap(0.2)]),
+        flt,
+        n_variants=2,
+        random_state=7,
+        return_info=True,
     ).prepare()
     sampler = CappedBatchSampler(ds, batch_size=8, max_augmented_share=0.5, random_state=3)
     loader = DataLoader(ds, batch_sampler=sampler, num_workers=2, collate_fn=collate_text)
@@ -59,7 +64,7 @@ def test_rejected_variants_are_retried_then_fall_back_with_a_reason(cr_frame, te
     strict = FidelityFilter(text_encoder, 0.999, 0.9999)  # nothing realistic passes
     ds = AugmentedDataset(
         cr_frame.head(3),
-        TextChain([WordDeletion(0.3)]),
+        TextPipeline([RandomDeletion(0.3)]),
         strict,
         n_variants=1,
         max_attempts=2,
@@ -72,7 +77,7 @@ def test_rejected_variants_are_retried_then_fall_back_with_a_reason(cr_frame, te
 
 def test_plan_drives_how_many_slots_each_row_gets(cr_frame, text_encoder):
     plan = pd.DataFrame({"source_id": [0, 1, 2], "n_variants": [3, 0, 1]})
-    ds = AugmentedDataset(cr_frame.head(3), TextChain([WordSwap(0.2)]), n_variants=plan)
+    ds = AugmentedDataset(cr_frame.head(3), TextPipeline([RandomSwap(0.2)]), n_variants=plan)
     assert ds.slots == [(0, 0), (0, 1), (0, 2), (2, 0)] and len(ds) == 7
 
 
@@ -94,7 +99,7 @@ def test_hugging_face_map_adds_filtered_variants(cr_frame, text_encoder):
 
     ds = datasets.Dataset.from_pandas(cr_frame.head(6))
     fn = augment_batch(
-        TextChain([WordSwap(0.2)]),
+        TextPipeline([RandomSwap(0.2)]),
         FidelityFilter(text_encoder, 0.6, 0.99),
         n_variants=2,
         random_state=1,

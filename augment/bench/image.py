@@ -43,10 +43,11 @@ from typing import Any
 
 import numpy as np
 
+from augment.augmenter import judge, make_candidates, raise_errors, variant_requests
 from augment.bench.arms import originals, standard_arms
 from augment.bench.results import BenchResult, Trial
 from augment.bench.tuning import TrainingSet
-from augment.candidate import sample_seed
+from augment.candidate import Source
 from fidelity.filter import FidelityFilter
 from fidelity.progress import progress
 
@@ -89,14 +90,10 @@ def family_pipelines() -> dict[str, Any]:
     }
 
 
-def data_file(data: str | Path | None = None) -> Path:
+def data_file(data: str | Path) -> Path:
     """The PneumoniaMNIST ``.npz``: ``data`` itself, or ``image/pneumoniamnist.npz`` (or
-    ``pneumoniamnist.npz``) in the folder ``data``; by default in ``$AUGMENT_SHARED_DATA``, else
-    in ``../shared/data`` beside the repository."""
-    if data is None:
-        from augment.bench.suite import shared_data_root
-
-        data = shared_data_root()
+    ``pneumoniamnist.npz``) in the folder ``data`` (passed in: the package knows no data
+    location)."""
     path = Path(data)
     if path.is_dir():
         for candidate in (path / "image" / "pneumoniamnist.npz", path / "pneumoniamnist.npz"):
@@ -105,12 +102,12 @@ def data_file(data: str | Path | None = None) -> Path:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: PneumoniaMNIST npz not found (pass the .npz or the shared data folder "
-            "holding image/pneumoniamnist.npz, or set AUGMENT_SHARED_DATA)"
+            "holding image/pneumoniamnist.npz)"
         )
     return path
 
 
-def load_pneumoniamnist(data: str | Path | None = None) -> dict[str, np.ndarray]:
+def load_pneumoniamnist(data: str | Path) -> dict[str, np.ndarray]:
     """Training and test images (uint8 ``(n, 28, 28)``) and labels (flat ``(n,)``) from
     :func:`data_file` ``(data)``."""
     path = data_file(data)
@@ -145,7 +142,6 @@ class ImageBenchmark:
     data:
         The PneumoniaMNIST ``.npz`` (``train_images``/``train_labels``,
         ``test_images``/``test_labels``), or a folder holding ``image/pneumoniamnist.npz``
-        (the shared data folder); ``None``: ``$AUGMENT_SHARED_DATA`` or ``../shared/data``
         (see :func:`data_file`).
     shots:
         Training images per class of each sample size.
@@ -171,7 +167,7 @@ class ImageBenchmark:
         Progress bar over (seed, size); ``None`` shows one on a terminal.
     """
 
-    data: str | Path | None = None
+    data: str | Path
     shots: Sequence[int] = (10, 50, 100)
     seeds: int = 10
     n_variants: int = 2
@@ -282,12 +278,15 @@ class ImageBenchmark:
             todo = [int(i) for i in rows if (fam, int(i)) not in self._variants]
             if not todo:
                 continue
-            src, cand = [], []
-            for i in todo:
-                for v in range(self.n_variants):
-                    src.append(images[i])
-                    cand.append(pipe(images[i], sample_seed(self.random_state, i, v)))
-            verdicts = flt.judge(src, cand)
+            # variant v of image i has the seed sample_seed(random_state, i, v)
+            sources = [Source(i, images[i]) for i in todo]
+            made, errors = make_candidates(
+                pipe, variant_requests(sources, self.n_variants, self.random_state)
+            )
+            raise_errors(errors)
+            src = [images[c.source_id] for c in made]
+            cand = [c.payload for c in made]
+            verdicts = judge(pipe, flt, src, cand)
             for j, i in enumerate(todo):
                 mine = verdicts[j * self.n_variants : (j + 1) * self.n_variants]
                 self._variants[(fam, i)] = (

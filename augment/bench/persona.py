@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -97,14 +97,6 @@ MODEL = "logistic regression"
 QUICK: dict[str, Any] = {"seeds": 3}
 
 
-def default_data() -> Path:
-    """``tabular/telco_churn.csv`` in the shared data folder (``$AUGMENT_SHARED_DATA``, else
-    ``../shared/data`` beside the repository)."""
-    from augment.bench.suite import shared_data_root
-
-    return shared_data_root() / "tabular" / "telco_churn.csv"
-
-
 @dataclass
 class Split:
     """The table (rows with missing values left out, index 0..n-1), its fixed split, and how a
@@ -148,7 +140,7 @@ class PersonaBenchmark:
     Parameters
     ----------
     data:
-        ``telco_churn.csv`` (default: :func:`default_data`).
+        ``telco_churn.csv`` (passed in: the package knows no data location).
     segment_rows:
         Seniors kept in the training part per seed.
     seeds:
@@ -163,7 +155,7 @@ class PersonaBenchmark:
         Seed of the split and of every draw.
     """
 
-    data: str | Path = field(default_factory=default_data)
+    data: str | Path
     segment_rows: int = 50
     seeds: int = 10
     n_added: int = 700
@@ -181,8 +173,7 @@ class PersonaBenchmark:
         path = Path(self.data)
         if not path.is_file():
             raise FileNotFoundError(
-                f"{path} not found: pass data= (the telco_churn.csv of the shared data sets) or "
-                "set AUGMENT_SHARED_DATA"
+                f"{path} not found: pass data= (the telco_churn.csv of the shared data sets)"
             )
         raw = pd.read_csv(path)
         missing = {LABEL, *SEGMENT} - set(raw.columns)

@@ -18,27 +18,23 @@ from augment.bench.results import BenchResult
 TEXT_SETS = ("sst2", "cr", "trec")
 QUICK_TEXT_SET = "trec"
 TASKS = ("text", "image", "persona")
-#: The EDA paper's reported gains (Wei & Zou 2019, CNN/RNN on GloVe, mean of five data sets),
-#: printed beside ours for reference.
-EDA_PAPER = {
-    "500 training rows": "+3.0 accuracy points",
-    "full training sets": "+0.8 accuracy points",
-    "models": "CNN and RNN on GloVe, mean of SST-2, CR, SUBJ, TREC, PC",
-}
 
 
 def text(
     sets: Sequence[tuple[str, str | Path, str | Path]],
     quick: bool = False,
     show_progress: bool | None = None,
+    reference: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> BenchResult:
-    """The text benchmark on ``(name, train file, test file)`` triples, in one result."""
+    """The text benchmark on ``(name, train file, test file)`` triples, in one result;
+    ``reference`` (published figures to print beside ours) goes into its meta."""
     from augment.bench.text import QUICK, TextBenchmark, new_result
 
     settings = {**(QUICK if quick else {}), **overrides}
     result = new_result()
-    result.meta["reference"] = {"EDA paper (Wei & Zou 2019)": EDA_PAPER}
+    if reference:
+        result.meta["reference"] = reference
     for name, train, test in sets:
         TextBenchmark(train, test, name=name, show_progress=show_progress, **settings).run(result)
     return result
@@ -73,32 +69,28 @@ def persona(
     return PersonaBenchmark(data, show_progress=show_progress, **settings).run()
 
 
-def shared_data_root() -> Path:
-    """The shared data folder: ``$AUGMENT_SHARED_DATA``, else ``../shared/data`` beside the
-    repository."""
-    repo = Path(__file__).resolve().parents[2]
-    return Path(os.environ.get("AUGMENT_SHARED_DATA", repo.parent / "shared" / "data"))
+#: The files each task reads from a data folder laid out like ../shared/data (the folder itself
+#: is always passed in, e.g. ``augment bench image --data DIR``).
+LAYOUT: dict[str, Any] = {
+    "text": lambda root, quick: [
+        (n, root / "text" / n / "train.txt", root / "text" / n / "test.txt")
+        for n in ((QUICK_TEXT_SET,) if quick else TEXT_SETS)
+    ],
+    "image": lambda root, quick: root / "image" / "pneumoniamnist.npz",
+    "persona": lambda root, quick: root / "tabular" / "telco_churn.csv",
+}
 
 
 def shared_inputs(data_dir: str | Path, task: str, quick: bool = False) -> Any:
-    """What ``task`` reads from a shared data folder (``../shared/data``), checked to exist."""
-    root = Path(data_dir)
-    if task == "text":
-        names = (QUICK_TEXT_SET,) if quick else TEXT_SETS
-        sets = [(n, root / "text" / n / "train.txt", root / "text" / n / "test.txt") for n in names]
-        paths = [p for _, a, b in sets for p in (a, b)]
-    elif task == "image":
-        sets = root / "image" / "pneumoniamnist.npz"
-        paths = [sets]
-    elif task == "persona":
-        sets = root / "tabular" / "telco_churn.csv"
-        paths = [sets]
-    else:
+    """What ``task`` reads from the data folder ``data_dir``, checked to exist."""
+    if task not in LAYOUT:
         raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
+    inputs = LAYOUT[task](Path(data_dir), quick)
+    paths = [p for _, a, b in inputs for p in (a, b)] if isinstance(inputs, list) else [inputs]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"{task} benchmark needs {', '.join(missing)}")
-    return sets
+    return inputs
 
 
 #: Headings of each task's results page.

@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from augment.augmenter import judge, make_candidates, variant_requests
 from augment.bench.arms import originals, standard_arms, with_rows
 from augment.bench.results import BenchResult, Trial
 from augment.bench.tuning import C_GRID, TrainingSet, tune_and_fit
-from augment.candidate import sample_seed
+from augment.candidate import Source
 from augment.io.text_files import read_labelled_text
 from augment.targeting import plan_by_balance
 from fidelity.filter import FidelityFilter
@@ -210,21 +211,17 @@ class TextBenchmark:
             if np.array_equal(targeted, plan):
                 targeted = None
         most = np.maximum(plan, targeted) if targeted is not None else plan
-        cand, src, var, errors = [], [], [], 0
-        for j, (text, rid) in enumerate(zip(texts, row_ids)):
-            for v in range(int(most[j])):
-                try:
-                    key = f"{self.random_state}:{rid}"
-                    out, _ = pipeline.apply(text, sample_seed(seed, key, v))
-                except Exception as exc:  # counted and reported; the row keeps its other variants
-                    errors += 1
-                    log.warning("row %s variant %d: %s", rid, v, exc)
-                    continue
-                cand.append(out)
-                src.append(j)
-                var.append(v)
+        # variant v of row rid has the seed sample_seed(seed, f"{random_state}:{rid}", v)
+        sources = [Source(f"{self.random_state}:{rid}", text) for text, rid in zip(texts, row_ids)]
+        position = {s.id: j for j, s in enumerate(sources)}
+        counts = {s.id: int(most[j]) for j, s in enumerate(sources)}
+        made, failed = make_candidates(pipeline, variant_requests(sources, counts, seed))
+        errors = len(failed)  # counted and reported; the row keeps its other variants
+        cand = [c.payload for c in made]
+        src = [position[c.source_id] for c in made]
+        var = [c.variant for c in made]
         src_a, var_a = np.asarray(src, dtype=np.int64), np.asarray(var)
-        verdicts = flt.judge([texts[j] for j in src], cand)
+        verdicts = judge(pipeline, flt, [texts[j] for j in src], cand)
         accepted = np.array([v.accepted for v in verdicts], dtype=bool)
         uniform = var_a < plan[src_a]
         u = np.flatnonzero(uniform)

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from augment.augmenter import Augmenter, AugmentResult, Source
 from augment.image import ImagePipeline
-from augment.runner import Augmenter, AugmentResult, Source
 from fidelity import FidelityFilter, ImageEncoder
 from fidelity.encoders.image import RECOMMENDED_BAND
 from fidelity.report import similarity_histogram, verdict_table

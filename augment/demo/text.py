@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from augment.augmenter import Augmenter, Source
 from augment.io import example_path, read_labelled_text, read_pairs
-from augment.runner import Augmenter, Source
 from augment.text import TextPipeline
 from fidelity import FidelityFilter, TextEncoder, Verdict, calibrate
 from fidelity.report import similarity_histogram, verdict_table

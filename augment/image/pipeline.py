@@ -4,7 +4,6 @@ drawn parameters kept as provenance and masks, boxes and keypoints moved with th
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Sequence
 from functools import partial
@@ -15,10 +14,14 @@ import albumentations as A
 import numpy as np
 
 from augment.candidate import Operation
+from augment.image.presets import build
 from augment.image.provenance import LazyOperations, operations
 from augment.image.sample import as_targets, plain_uint8_image
 from augment.image.seeding import SampleRandomState
+from augment.io.specs import check_header, load_spec, save_spec
 
+#: Version of the dict :meth:`ImagePipeline.to_dict` writes (the ``version`` of its header).
+FORMAT_VERSION = 1
 #: Box format of payload ``bboxes``: pixels, ``[x_min, y_min, x_max, y_max]``.
 BBOX_FORMAT = "pascal_voc"
 
@@ -57,13 +60,11 @@ class ImagePipeline:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_preset(cls, preset: str, **overrides: Any) -> ImagePipeline:
+    def from_preset(cls, name: str, **options: Any) -> ImagePipeline:
         """A ready-made pipeline: ``"xray"``, ``"photo"`` or ``"document"`` (see
-        :mod:`augment.image.presets` for what each holds and why). ``overrides`` are passed to
+        :mod:`augment.image.presets` for what each holds and why). ``options`` are passed to
         the preset's builder (e.g. ``max_rotation=5``)."""
-        from augment.image.presets import build
-
-        return cls(build(preset, **overrides), name=preset)
+        return cls(build(name, **options), name=name)
 
     def __add__(self, other: ImagePipeline | Sequence[A.BasicTransform]) -> ImagePipeline:
         """A pipeline that runs this one's transforms, then ``other``'s."""
@@ -213,7 +214,8 @@ class ImagePipeline:
         """A plain dict (albumentations' own serialization of each transform) that
         :meth:`from_dict` turns back into a pipeline with the same behaviour."""
         return {
-            "type": "image",
+            "type": "ImagePipeline",
+            "version": FORMAT_VERSION,
             "name": self.name,
             "albumentations": A.__version__,
             "transforms": [_plain(A.to_dict(t)["transform"]) for t in self._transform_list()],
@@ -221,33 +223,18 @@ class ImagePipeline:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ImagePipeline:
-        if d.get("type", "image") != "image":
-            raise ValueError(f"not an image pipeline: type {d.get('type')!r}")
+        check_header(d, "ImagePipeline", FORMAT_VERSION, aliases=("image",))
         ts = [A.from_dict({"transform": t}) for t in d["transforms"]]
         return cls(ts, name=d.get("name", ""))
 
     def save(self, path: str | Path) -> Path:
         """Write the pipeline as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
-        path = Path(path)
-        d = self.to_dict()
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            path.write_text(yaml.safe_dump(d, sort_keys=False))
-        else:
-            path.write_text(json.dumps(d, indent=2))
-        return path
+        return save_spec(self.to_dict(), path)
 
     @classmethod
     def load(cls, path: str | Path) -> ImagePipeline:
         """Read a pipeline written by :meth:`save`."""
-        path = Path(path)
-        text = path.read_text()
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            return cls.from_dict(yaml.safe_load(text))
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(load_spec(path))
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict[str, Any]:  # DataLoader workers get a fresh lock and Compose

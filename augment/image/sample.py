@@ -69,7 +69,7 @@ def as_targets(payload: Any) -> dict[str, Any]:
         for i, (x0, y0, x1, y1) in enumerate(boxes):
             if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
                 raise ValueError(
-                    f"box {i} {[x0, y0, x1, y1]} is not inside the {w}x{h} image as "
+                    f"box {i} {boxes[i].tolist()} is not inside the {w}x{h} image as "
                     "[x_min, y_min, x_max, y_max] in pixels with x_min < x_max, y_min < y_max"
                 )
         targets["bboxes"] = boxes
@@ -80,7 +80,14 @@ def as_targets(payload: Any) -> dict[str, Any]:
     elif payload.get("bbox_labels") is not None:
         raise ValueError("bbox_labels given without bboxes")
     if payload.get("keypoints") is not None:
-        targets["keypoints"] = _points(payload["keypoints"], 2, "keypoints")
+        points = _points(payload["keypoints"], 2, "keypoints")
+        for i, (x, y) in enumerate(points):
+            if not (0 <= x < w and 0 <= y < h):
+                raise ValueError(
+                    f"keypoint {i} {points[i].tolist()} is not inside the {w}x{h} image as "
+                    f"[x, y] in pixels with 0 <= x < {w}, 0 <= y < {h}"
+                )
+        targets["keypoints"] = points
     return targets
 
 

@@ -1,5 +1,5 @@
-"""Readers and writers: plain-text example files, job inputs read shard by shard, atomic outputs,
-and the manifest that makes a job resumable."""
+"""Generic readers and atomic writers: plain-text example files, files written whole or not at
+all, JSON defaults for numpy values. Imports nothing of the library above it."""
 
 from augment.io.text_files import example_path, read_labelled_text, read_pairs
 

@@ -15,17 +15,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from augment.persona.segment import evaluate
+from augment.persona.expression import parse
 
 
 @dataclass(frozen=True)
 class Condition:
-    """A boolean expression (``DataFrame.eval`` syntax) that every generated row must satisfy."""
+    """A boolean expression that every generated row must satisfy (the grammar of
+    :mod:`augment.persona.expression`; anything outside it is refused when the rule is made)."""
 
     expression: str
 
+    def __post_init__(self) -> None:
+        parse(self.expression, "rule")
+
     def holds(self, df: pd.DataFrame) -> np.ndarray:
-        return evaluate(df, self.expression, "rule")
+        return parse(self.expression, "rule").condition(df, "rule")
 
     def __str__(self) -> str:
         return self.expression
@@ -33,7 +37,8 @@ class Condition:
 
 @dataclass(frozen=True)
 class Formula:
-    """``target ~ expression``: the target is the expression times a factor near 1.
+    """``target ~ expression``: the target is the expression times a factor near 1 (the
+    expression in the grammar of :mod:`augment.persona.expression`).
 
     ``tolerance`` (optional) bounds the factor: ``|target / expression - 1| <= tolerance``. Without
     it, generated factors stay inside the range of factors seen in the real rows. Where the
@@ -44,14 +49,15 @@ class Formula:
     expression: str
     tolerance: float | None = None
 
+    def __post_init__(self) -> None:
+        parse(self.expression, self._what)
+
+    @property
+    def _what(self) -> str:
+        return f"rule {str(self)!r}: expression"
+
     def values(self, df: pd.DataFrame) -> np.ndarray:
-        try:
-            out = df.eval(self.expression)
-        except Exception as exc:
-            raise ValueError(
-                f"rule {self}: expression {self.expression!r} cannot be evaluated: {exc}"
-            ) from exc
-        return np.asarray(out, dtype=np.float64)
+        return parse(self.expression, self._what).numbers(df, self._what)
 
     def factor(self, df: pd.DataFrame) -> np.ndarray:
         """target / expression per row (NaN where the expression is 0)."""

@@ -10,18 +10,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from augment.persona.expression import parse
+
 
 @dataclass(frozen=True)
 class Segment:
     """A subset of customers.
 
     ``values`` maps a column to one value or a list of allowed values; ``rule`` is a boolean
-    pandas expression over the columns (``DataFrame.eval`` syntax). Both may be given; a row is in
-    the segment when it satisfies all of them.
+    expression over the columns in the grammar of :mod:`augment.persona.expression` (checked when
+    the segment is made: anything outside it is refused before it runs). Both may be given; a row
+    is in the segment when it satisfies all of them.
     """
 
     values: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     rule: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule is not None:
+            parse(self.rule, "segment rule")
 
     @classmethod
     def of(cls, spec: SegmentSpec) -> Segment:
@@ -78,7 +85,7 @@ class Segment:
                 )
             m &= df[col].isin(list(vs)).to_numpy()
         if self.rule:
-            m &= evaluate(df, self.rule, "segment rule")
+            m &= parse(self.rule, "segment rule").condition(df, "segment rule")
         return m
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,25 +101,6 @@ class Segment:
 
 
 SegmentSpec = Segment | str | Mapping[str, Any]
-
-
-def evaluate(df: pd.DataFrame, expression: str, what: str) -> np.ndarray:
-    """A boolean expression over ``df``'s columns, one value per row; errors name the expression."""
-    try:
-        out = df.eval(expression)
-    except Exception as exc:  # pandas raises many kinds here; say which expression failed
-        raise ValueError(
-            f"{what} {expression!r} cannot be evaluated: {type(exc).__name__}: {exc}"
-        ) from exc
-    if not isinstance(out, pd.Series) or len(out) != len(df):
-        raise ValueError(
-            f"{what} {expression!r} must give one True/False per row, got {type(out).__name__}"
-        )
-    if not pd.api.types.is_bool_dtype(out):
-        raise ValueError(
-            f"{what} {expression!r} must be a condition (True/False), got {out.dtype} values"
-        )
-    return out.to_numpy(dtype=bool)
 
 
 def _isin(v: Any, present: np.ndarray) -> bool:

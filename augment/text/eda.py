@@ -118,16 +118,3 @@ class RandomInsertion(TextOperation):
             words.insert(pos, syn)
             inserted.append([syn, pos])
         return " ".join(words), {"inserted": inserted}
-
-
-# The names of the lead's first version, kept for code that uses them.
-class WordSwap(RandomSwap):
-    """Alias of :class:`RandomSwap` (first API)."""
-
-    name = "word_swap"
-
-
-class WordDeletion(RandomDeletion):
-    """Alias of :class:`RandomDeletion` (first API)."""
-
-    name = "word_deletion"

@@ -9,58 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from augment.candidate import Operation, sample_seed
-from augment.text.base import TextOperation, operation_from_dict
+from augment.io.specs import check_header as _check_header
+from augment.io.specs import load_spec, save_spec
+from augment.text.base import TextOperation
+from augment.text.compose import OneOf, Sequential, Sometimes, Step, step_from_dict
+from augment.text.presets import PRESETS
 from augment.text.protected import PLACEHOLDER_RE, ProtectedSpans, Span
 
-
-class Sequential:
-    """Apply every step in order."""
-
-    def __init__(self, steps: Sequence[Step]) -> None:
-        self.steps = list(steps)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "Sequential", "steps": [s.to_dict() for s in self.steps]}
-
-
-class OneOf:
-    """Apply one step, drawn with ``weights`` (uniform when ``None``)."""
-
-    def __init__(self, steps: Sequence[Step], weights: Sequence[float] | None = None) -> None:
-        self.steps = list(steps)
-        self.weights = None if weights is None else list(weights)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": "OneOf",
-            "steps": [s.to_dict() for s in self.steps],
-            "weights": self.weights,
-        }
-
-
-class Sometimes:
-    """Apply ``step`` with probability ``p``."""
-
-    def __init__(self, step: Step, p: float = 0.5) -> None:
-        self.step = step
-        self.p = p
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "Sometimes", "p": self.p, "step": self.step.to_dict()}
-
-
-Step = TextOperation | Sequential | OneOf | Sometimes
-
-
-def step_from_dict(d: dict[str, Any]) -> Step:
-    kind = d.get("type")
-    if kind == "Sequential":
-        return Sequential([step_from_dict(s) for s in d["steps"]])
-    if kind == "OneOf":
-        return OneOf([step_from_dict(s) for s in d["steps"]], d.get("weights"))
-    if kind == "Sometimes":
-        return Sometimes(step_from_dict(d["step"]), d.get("p", 0.5))
-    return operation_from_dict(d)
+#: Version of the dict :meth:`TextPipeline.to_dict` writes (the ``version`` of its header).
+FORMAT_VERSION = 1
 
 
 class TextPipeline:
@@ -182,17 +139,26 @@ class TextPipeline:
 
     # ------------------------------------------------------------------ presets
     @classmethod
-    def from_preset(cls, name: str, **kwargs: Any) -> TextPipeline:
+    def from_preset(cls, name: str, **options: Any) -> TextPipeline:
         """A ready pipeline: ``"legal"``, ``"support"``, ``"clinical"`` or ``"eda"``; keyword
-        arguments go to the preset (e.g. ``glossary=[...]``). See :mod:`augment.text.presets`."""
-        from augment.text.presets import preset
-
-        return preset(name, **kwargs)
+        options go to the preset's builder (e.g. ``glossary=[...]``). See
+        :mod:`augment.text.presets`."""
+        try:
+            builder = PRESETS[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}"
+            ) from None
+        steps, protected = builder(**options)
+        return cls(steps, protected, name=name)
 
     # ------------------------------------------------------------------ serialization
     def to_dict(self) -> dict[str, Any]:
+        """A plain dict, headed by ``type`` and ``version``, that :meth:`from_dict` turns back
+        into a pipeline with the same behaviour."""
         return {
             "type": "TextPipeline",
+            "version": FORMAT_VERSION,
             "name": self.name,
             "steps": self._root().to_dict(),
             "protected": None if self.protected is None else self.protected.to_dict(),
@@ -201,6 +167,7 @@ class TextPipeline:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TextPipeline:
+        _check_header(d, "TextPipeline", FORMAT_VERSION)
         prot = d.get("protected")
         return cls(
             step_from_dict(d["steps"]),
@@ -228,6 +195,19 @@ class TextPipeline:
             text = Path(source).read_text(encoding="utf-8")
         return cls.from_dict(yaml.safe_load(text))
 
+    def save(self, path: str | Path) -> Path:
+        """Write the pipeline as YAML (``.yaml``/``.yml``) or JSON (anything else)."""
+        return save_spec(self.to_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextPipeline:
+        """Read a pipeline written by :meth:`save`."""
+        return cls.from_dict(load_spec(path))
+
+    def __call__(self, payload: str, seed: int) -> str:
+        """The variant alone, without provenance: the same text as :meth:`apply` with ``seed``."""
+        return self.apply(payload, seed)[0]
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TextPipeline) and self.to_dict() == other.to_dict()
 
@@ -252,14 +232,3 @@ def _unmask_params(value: Any, spans: Sequence[Span]) -> Any:
     if isinstance(value, dict):
         return {k: _unmask_params(v, spans) for k, v in value.items()}
     return value
-
-
-class TextChain(TextPipeline):
-    """The first API: ``TextChain([op, ...])`` runs operations in sequence (a
-    :class:`TextPipeline` with default protected spans)."""
-
-    def __init__(
-        self, operations: Sequence[TextOperation], protected: ProtectedSpans | None = None
-    ) -> None:
-        super().__init__(list(operations), protected)
-        self.operations = list(operations)

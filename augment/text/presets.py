@@ -27,15 +27,16 @@ eda        The EDA paper's recipe (Wei & Zou 2019): one of synonym replacement, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from augment.text.compose import OneOf, Sometimes, Step
 from augment.text.eda import RandomDeletion, RandomInsertion, RandomSwap
 from augment.text.noise import KeyboardNoise, OcrNoise, SpellingNoise
-from augment.text.pipeline import OneOf, Sometimes, Step, TextPipeline
 from augment.text.protected import NEGATIONS, ProtectedSpans
 from augment.text.synonyms import SynonymReplacement
 
-PRESETS = ("legal", "support", "clinical", "eda")
+#: What a preset builder returns: the steps and the protected spans of a ``TextPipeline``.
+Preset = tuple[list[Step], ProtectedSpans]
 
 #: Identifiers that support tickets carry: order/ticket numbers, e-mail addresses, URLs.
 SUPPORT_PATTERNS = (
@@ -69,69 +70,88 @@ CLINICAL_PATTERNS = (
 )
 
 
-def preset(
-    name: str,
-    glossary: Sequence[str] = (),
-    patterns: Sequence[str] = (),
-    backtranslation: bool = False,
-    alpha: float = 0.1,
-) -> TextPipeline:
-    """The pipeline named ``name`` (one of :data:`PRESETS`).
+def legal(
+    glossary: Sequence[str] = (), patterns: Sequence[str] = (), backtranslation: bool = False
+) -> Preset:
+    """Contracts and policies: one most-frequent-sense synonym per ten words; everything
+    protected, ``glossary`` and ``patterns`` too; Apertium back-translation on request."""
+    steps: list[Step] = [SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1)]
+    if backtranslation:
+        from augment.text.backtranslation import ApertiumBackTranslation
 
-    ``glossary`` and ``patterns`` add protected terms and regexes to the preset's own;
-    ``backtranslation`` adds Apertium back-translation (``legal`` and ``support``; needs the
-    Debian packages); ``alpha`` is the share of words the ``eda`` preset changes.
-    """
-    glossary, patterns = tuple(glossary), tuple(patterns)
-    if name == "legal":
-        steps: list[Step] = [SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1)]
-        if backtranslation:
-            from augment.text.backtranslation import ApertiumBackTranslation
+        steps = [OneOf([steps[0], ApertiumBackTranslation()])]
+    return steps, ProtectedSpans(glossary=tuple(glossary), patterns=tuple(patterns))
 
-            steps = [OneOf([steps[0], ApertiumBackTranslation()])]
-        prot = ProtectedSpans(glossary=glossary, patterns=patterns)
-        return TextPipeline(steps, prot, name="legal")
-    if name == "support":
-        edit: list[Step] = [
-            SynonymReplacement(aug_p=0.15),
-            RandomSwap(aug_p=0.1),
-            RandomDeletion(aug_p=0.1),
-        ]
-        if backtranslation:
-            from augment.text.backtranslation import ApertiumBackTranslation
 
-            edit.append(ApertiumBackTranslation())
-        steps = [
-            OneOf(edit),
-            Sometimes(OneOf([KeyboardNoise(aug_word_p=0.1), SpellingNoise(aug_p=0.1)]), p=1 / 3),
-        ]
-        prot = ProtectedSpans(modals=False, glossary=glossary, patterns=SUPPORT_PATTERNS + patterns)
-        return TextPipeline(steps, prot, name="support")
-    if name == "clinical":
-        steps = [
-            OneOf(
-                [
-                    SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1),
-                    RandomSwap(aug_p=0.05, aug_max=2),
-                ]
-            ),
-            Sometimes(OcrNoise(aug_word_p=0.05), p=0.2),
-        ]
-        prot = ProtectedSpans(
-            negations=CLINICAL_NEGATIONS, glossary=glossary, patterns=CLINICAL_PATTERNS + patterns
+def support(
+    glossary: Sequence[str] = (), patterns: Sequence[str] = (), backtranslation: bool = False
+) -> Preset:
+    """Customer tickets: one word edit, then a keyboard slip or misspelling one time in three;
+    ids, e-mails and URLs protected besides numbers, dates and negations (modals are not)."""
+    edit: list[Step] = [
+        SynonymReplacement(aug_p=0.15),
+        RandomSwap(aug_p=0.1),
+        RandomDeletion(aug_p=0.1),
+    ]
+    if backtranslation:
+        from augment.text.backtranslation import ApertiumBackTranslation
+
+        edit.append(ApertiumBackTranslation())
+    steps: list[Step] = [
+        OneOf(edit),
+        Sometimes(OneOf([KeyboardNoise(aug_word_p=0.1), SpellingNoise(aug_p=0.1)]), p=1 / 3),
+    ]
+    prot = ProtectedSpans(
+        modals=False, glossary=tuple(glossary), patterns=SUPPORT_PATTERNS + tuple(patterns)
+    )
+    return steps, prot
+
+
+def clinical(glossary: Sequence[str] = (), patterns: Sequence[str] = ()) -> Preset:
+    """Clinical notes: low-rate synonyms or a small swap, OCR noise one time in five; the
+    clinical negation cues, doses, vital signs and dates protected."""
+    steps: list[Step] = [
+        OneOf(
+            [
+                SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1),
+                RandomSwap(aug_p=0.05, aug_max=2),
+            ]
+        ),
+        Sometimes(OcrNoise(aug_word_p=0.05), p=0.2),
+    ]
+    prot = ProtectedSpans(
+        negations=CLINICAL_NEGATIONS,
+        glossary=tuple(glossary),
+        patterns=CLINICAL_PATTERNS + tuple(patterns),
+    )
+    return steps, prot
+
+
+def eda(glossary: Sequence[str] = (), patterns: Sequence[str] = (), alpha: float = 0.1) -> Preset:
+    """The EDA paper's recipe: one of synonym replacement, insertion, swap and deletion, each
+    changing ``alpha`` of the words; negations and numbers protected."""
+    steps: list[Step] = [
+        OneOf(
+            [
+                SynonymReplacement(aug_p=alpha),
+                RandomInsertion(aug_p=alpha),
+                RandomSwap(aug_p=alpha),
+                RandomDeletion(aug_p=alpha),
+            ]
         )
-        return TextPipeline(steps, prot, name="clinical")
-    if name == "eda":
-        steps = [
-            OneOf(
-                [
-                    SynonymReplacement(aug_p=alpha),
-                    RandomInsertion(aug_p=alpha),
-                    RandomSwap(aug_p=alpha),
-                    RandomDeletion(aug_p=alpha),
-                ]
-            )
-        ]
-        prot = ProtectedSpans(modals=False, dates=False, glossary=glossary, patterns=patterns)
-        return TextPipeline(steps, prot, name="eda")
-    raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    ]
+    prot = ProtectedSpans(
+        modals=False, dates=False, glossary=tuple(glossary), patterns=tuple(patterns)
+    )
+    return steps, prot
+
+
+#: Preset name -> builder of its steps and protected spans (keyword options: ``glossary`` and
+#: ``patterns`` add protected terms and regexes; ``backtranslation`` for ``legal`` and
+#: ``support``; ``alpha`` for ``eda``). ``TextPipeline.from_preset(name, **options)`` runs one.
+PRESETS: dict[str, Callable[..., Preset]] = {
+    "legal": legal,
+    "support": support,
+    "clinical": clinical,
+    "eda": eda,
+}

@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 from torch.utils.data import Dataset
 
-from augment.candidate import Candidate, Operation, sample_seed
+from augment.augmenter import judge, make_candidates, raise_errors, resolve_filter
+from augment.candidate import Operation, Source, sample_seed
 from augment.pipeline import Pipeline
 from augment.targeting import plan_counts
 from fidelity.filter import FidelityFilter
@@ -23,9 +24,11 @@ class AugmentedDataset(Dataset):
     variant slots (``n_variants`` per row: an int, a mapping from row id to count, or a plan
     DataFrame from :mod:`augment.targeting`). A slot's variant is made by ``pipeline`` from a seed
     that hashes (``random_state``, row id, epoch, variant, attempt), so every DataLoader worker and
-    every rerun makes the same one. A variant the filter rejects is retried with the next attempt
-    seed, up to ``max_attempts``; if all are rejected the slot serves its original row and says so
-    in its info.
+    every rerun makes the same one. Variants are made and judged by the augmentation core
+    (:mod:`augment.augmenter`): the pipeline's constraint check, then ``fidelity_filter``
+    (default: the filter of the pipeline's modality). A variant that is rejected is retried
+    with the next attempt seed, up to ``max_attempts``; if all are rejected the slot serves its
+    original row and says so in its info.
 
     The epoch travels inside the index: :class:`CappedBatchSampler` yields
     ``epoch * len(dataset) + i``, so persistent workers see the epoch change. Plain indices below
@@ -114,7 +117,7 @@ class AugmentedDataset(Dataset):
     # ------------------------------------------------------------------ filtering
     def _filter(self) -> FidelityFilter:
         if self.fidelity_filter is None:
-            self.fidelity_filter = FidelityFilter()
+            self.fidelity_filter = resolve_filter(self.pipeline, None)
         return self.fidelity_filter
 
     def prepare(self) -> AugmentedDataset:
@@ -152,18 +155,22 @@ class AugmentedDataset(Dataset):
         for attempt in range(self.max_attempts):
             if not pending:
                 break
-            cands: dict[int, Candidate] = {}
-            for k, (row, variant, epoch) in pending.items():
+            keys = list(pending)
+            requests = []
+            for k in keys:
+                row, variant, epoch = pending[k]
                 payload, label = self._row(row)
                 seed = self._seed(row, epoch, variant, attempt)
-                new, ops = self.pipeline.apply(payload, seed)
-                cands[k] = Candidate(self._row_id(row), variant, new, label, ops, seed)
-            keys = list(cands)
-            verdicts = self._filter().judge(
-                [self._row(pending[k][0])[0] for k in keys], [cands[k].payload for k in keys]
+                requests.append((Source(self._row_id(row), payload, label), variant, seed))
+            cands, errors = make_candidates(self.pipeline, requests)
+            raise_errors(errors)
+            verdicts = judge(
+                self.pipeline,
+                self._filter,
+                [r[0].payload for r in requests],
+                [c.payload for c in cands],
             )
-            for k, v in zip(keys, verdicts):
-                c = cands[k]
+            for k, c, v in zip(keys, cands, verdicts):
                 if v.accepted:
                     out[k] = self._item(c.payload, c.label, True, pending[k][0], v, c.operations)
                     del pending[k]

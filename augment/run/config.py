@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class _Strict(BaseModel):
@@ -84,6 +91,17 @@ class TargetingConfig(_Strict):
         return self
 
 
+class PersonaConfig(_Strict):
+    """A persona job: fit a ``PersonaSynthesizer`` (its parameters in ``synthesizer``) on the
+    input table (and ``interactions``, a purchase log), then generate ``n`` personas of
+    ``segment`` (a condition such as ``"age >= 65"`` or a ``{column: value}`` mapping)."""
+
+    segment: str | dict[str, Any]
+    n: int = Field(ge=1)
+    synthesizer: dict[str, Any] = Field(default_factory=dict)
+    interactions: Path | None = None
+
+
 class FilterConfig(_Strict):
     min_similarity: float = Field(0.7, ge=-1, le=1)
     max_similarity: float = Field(0.98, ge=-1, le=1)
@@ -96,26 +114,41 @@ class RunConfig(_Strict):
     """One `augment run` job."""
 
     input: InputConfig
-    modality: Literal["text", "image"] = "text"
-    pipeline: PipelineConfig
+    modality: str = Field("text", description="a registered modality: text, image, persona")
+    pipeline: PipelineConfig | None = None
+    persona: PersonaConfig | None = None
     targeting: TargetingConfig = Field(default_factory=lambda: TargetingConfig(n_variants=4))
     filter: FilterConfig = Field(default_factory=FilterConfig)
     seed: int = 0
     output: Path
     shard_rows: int = Field(1000, ge=1, description="rows per resumable unit of work")
 
-    @model_validator(mode="after")
-    def _image_band(self) -> RunConfig:
-        """Image jobs default to the band measured for the image encoder (the defaults above are
-        for sentence embeddings); bounds given in the config are kept."""
-        if self.modality == "image":
-            from fidelity.encoders.image import RECOMMENDED_BAND
+    @field_validator("modality")
+    @classmethod
+    def _known_modality(cls, name: str) -> str:
+        from augment.pipeline import modality_named
 
-            given = self.filter.model_fields_set
+        modality_named(name)  # a ValueError naming the known ones
+        return name
+
+    @model_validator(mode="after")
+    def _modality_band(self) -> RunConfig:
+        """A modality whose encoder has a measured band (images) uses it for the bounds the
+        config leaves out (the defaults above are for sentence embeddings)."""
+        from augment.pipeline import modality_named
+
+        modality = modality_named(self.modality)
+        if modality.run_job is None and self.pipeline is None:
+            raise ValueError(f"a {self.modality} job needs a `pipeline` (preset or spec)")
+        if modality.run_job is not None and self.persona is None:
+            raise ValueError(f"a {self.modality} job needs its `{self.modality}` section")
+        band = modality.default_band
+        if band is not None:
+            b, given = band(), self.filter.model_fields_set
             if "min_similarity" not in given:
-                self.filter.min_similarity = RECOMMENDED_BAND.min_similarity
+                self.filter.min_similarity = b.min_similarity
             if "max_similarity" not in given:
-                self.filter.max_similarity = RECOMMENDED_BAND.max_similarity
+                self.filter.max_similarity = b.max_similarity
         return self
 
     @classmethod
@@ -155,6 +188,8 @@ class RunConfig(_Strict):
         data.input.path = fix(data.input.path)
         data.output = fix(data.output)
         data.targeting.plan = fix(data.targeting.plan)
+        if data.persona is not None:
+            data.persona.interactions = fix(data.persona.interactions)
         return data
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,25 +10,26 @@ ran them or in what order.
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
-from augment.config import RunConfig
-from augment.shard_processor import ShardOutput
+from augment.run.config import RunConfig
+from augment.run.shard import ShardOutput
 
 
 class _ShardActor:
     def __init__(self, config: dict[str, Any], counts: Any) -> None:
-        from augment.shard_processor import ShardProcessor
+        from augment.run.shard import ShardProcessor
 
         self.cfg = RunConfig.from_dict(config)
         self.processor = ShardProcessor(self.cfg, counts)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list]:
-        from augment.io.inputs import read_shard
+        from augment.run.inputs import read_shard
 
         out: dict[str, list] = {
             "shard": [],
@@ -36,6 +37,7 @@ class _ShardActor:
             "rejected": [],
             "errors": [],
             "counts": [],
+            "summary": [],
         }
         for k in batch["shard"]:
             res = self.processor(read_shard(self.cfg.input, int(k), self.cfg.shard_rows))
@@ -45,6 +47,7 @@ class _ShardActor:
                 getattr(res, name).to_parquet(buf, index=False)
                 out[name].append(buf.getvalue())
             out["counts"].append(res.counts)
+            out["summary"].append(json.dumps(res.summary))
         return out
 
 
@@ -91,4 +94,5 @@ def run_shards(
             tables["rejected"],
             tables["errors"],
             dict(row["counts"]),
+            json.loads(row["summary"]),
         )

@@ -2,64 +2,31 @@
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from augment.config import RunConfig
-from augment.io.inputs import Shard
-from augment.io.json_values import json_default
-from augment.runner import Augmenter
+from augment.augmenter import Augmenter
+from augment.candidate import RECORD_COLUMNS
+from augment.pipeline import modality_named
+from augment.result import AugmentResult
+from augment.run.config import RunConfig
+from augment.run.inputs import Shard
 from fidelity.filter import FidelityFilter
 
-RECORD_COLUMNS = [
-    "candidate_id",
-    "source_id",
-    "variant",
-    "label",
-    "payload",
-    "similarity",
-    "reason",
-    "detail",
-    "operations",
-    "seed",
-    "version",
-]
 ERROR_COLUMNS = ["source_id", "row", "variant", "stage", "error"]
 
 
 def build_pipeline(cfg: RunConfig) -> Any:
     """The modality pipeline a config names (a preset with options, or a full spec)."""
-    if cfg.modality == "text":
-        from augment.text import TextPipeline as cls
-    else:
-        from augment.image import ImagePipeline as cls
-    if cfg.pipeline.preset is not None:
-        return cls.from_preset(cfg.pipeline.preset, **cfg.pipeline.options)
-    return cls.from_dict(cfg.pipeline.spec)
+    p = cfg.pipeline
+    return modality_named(cfg.modality).build_pipeline(p.preset, p.options, p.spec)
 
 
 def build_filter(cfg: RunConfig) -> FidelityFilter:
-    f = cfg.filter
-    if cfg.modality == "text":
-        from fidelity.encoders.text import TextEncoder
-
-        encoder = TextEncoder(
-            model=f.model,
-            device=f.device,
-            batch_size=f.batch_size,
-            cache_size=max(10_000, 2 * cfg.shard_rows),
-        )
-    else:
-        from fidelity.encoders.image import ImageEncoder
-
-        encoder = ImageEncoder(device=f.device, batch_size=f.batch_size)
-    return FidelityFilter(encoder, f.min_similarity, f.max_similarity)
+    """The filter a config's ``filter`` section describes, for its modality."""
+    return modality_named(cfg.modality).config_filter(cfg.filter, cfg.shard_rows)
 
 
 @dataclass
@@ -69,6 +36,24 @@ class ShardOutput:
     rejected: pd.DataFrame
     errors: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
+    #: The result's own summaries (verdict reasons, candidates and accepted per operation
+    #: chain), kept in the manifest so that the report adds them up instead of re-reading.
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def summaries(result: AugmentResult) -> dict[str, Any]:
+    """A result's summaries in plain JSON: counts per verdict reason and, per operation chain,
+    candidates and accepted."""
+    reasons = result.summary()
+    per_op = result.accept_rate_by_operation()
+    return {
+        "reasons": {
+            str(r): int(n) for r, n in zip(reasons["reason"], reasons["count"]) if r != "error"
+        },
+        "operations": {
+            str(r.op_chain): [int(r.candidates), int(r.accepted)] for r in per_op.itertuples()
+        },
+    }
 
 
 class ShardProcessor:
@@ -98,26 +83,11 @@ class ShardProcessor:
     def __call__(self, shard: Shard) -> ShardOutput:
         aug = self.augmenter
         result = aug.run(shard.sources)
-        rows = []
-        for c in result.candidates:
-            v = c.verdict
-            rows.append(
-                {
-                    "candidate_id": c.candidate_id,
-                    "source_id": c.source_id,
-                    "variant": c.variant,
-                    "label": c.label,
-                    "payload": self._payload(c),
-                    "similarity": float(v.similarity) if not math.isnan(v.similarity) else None,
-                    "reason": v.reason.value,
-                    "detail": v.detail,
-                    "operations": json.dumps(
-                        [op.to_dict() for op in c.operations], default=json_default
-                    ),
-                    "seed": c.seed,
-                    "version": c.version,
-                }
-            )
+        modality = modality_named(self.cfg.modality)
+        rows = [
+            c.to_record(modality.write_payload(c.payload, self.cfg.output, c.candidate_id))
+            for c in result.candidates
+        ]
         table = pd.DataFrame(rows, columns=RECORD_COLUMNS)
         table = _normalise(table)
         errors = [{**e, "stage": e.get("stage", "read")} for e in shard.errors]
@@ -143,28 +113,8 @@ class ShardProcessor:
             "rejected": len(rejected),
             "errors": len(err),
         }
-        return ShardOutput(shard.index, accepted, rejected, err, counts)
-
-    def _payload(self, c: Any) -> Any:
-        if self.cfg.modality == "text":
-            return c.payload
-        import cv2
-
-        img = c.payload["image"] if isinstance(c.payload, dict) else c.payload
-        img = np.asarray(img)
-        if img.dtype != np.uint8:
-            img = np.clip(np.asarray(img, dtype=np.float32) * 255.0, 0, 255).astype(np.uint8)
-        if img.ndim == 3 and img.shape[2] == 3:
-            img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-        safe = str(c.candidate_id).replace("/", "__").replace(":", "_")
-        rel = Path("images") / f"{safe}.png"
-        ok, buf = cv2.imencode(".png", img)
-        if not ok:
-            raise ValueError(f"cannot encode candidate {c.candidate_id} as PNG")
-        from augment.io.atomic import atomic_write_bytes
-
-        atomic_write_bytes(self.cfg.output / rel, buf.tobytes())
-        return rel.as_posix()
+        summary = {**summaries(result), "encoder": getattr(aug.filter.encoder, "name", "?")}
+        return ShardOutput(shard.index, accepted, rejected, err, counts, summary)
 
 
 def _normalise(table: pd.DataFrame) -> pd.DataFrame:

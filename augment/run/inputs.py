@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from augment.config import InputConfig
-from augment.runner import Source
+from augment.candidate import Source
+from augment.run.config import InputConfig
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -98,16 +98,9 @@ def _image_files(cfg: InputConfig) -> list[Path]:
 
 
 def _read_image(path: Path) -> np.ndarray:
-    import cv2
+    from augment.image.files import read_image
 
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError("cannot decode image")
-    if img.ndim == 3 and img.shape[2] == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    elif img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
-    return img
+    return read_image(path)
 
 
 def _folder_shard(cfg: InputConfig, files: list[Path], k: int, start: int, stop: int) -> Shard:

@@ -20,11 +20,12 @@ from typing import Any
 
 import pandas as pd
 
-from augment.config import RunConfig
 from augment.io.atomic import atomic_write_parquet
-from augment.io.inputs import count_rows, iter_shards, read_labels
-from augment.io.manifest import Manifest
-from augment.shard_processor import ShardOutput, ShardProcessor
+from augment.pipeline import modality_named
+from augment.run.config import RunConfig
+from augment.run.inputs import count_rows, iter_shards, read_labels
+from augment.run.manifest import Manifest
+from augment.run.shard import ShardOutput, ShardProcessor
 from augment.targeting import plan_by_balance, plan_counts
 from fidelity.progress import progress
 
@@ -42,7 +43,11 @@ class JobPlan:
     counts: int | dict[Any, int]
 
     def describe(self, cfg: RunConfig) -> str:
-        pipe = cfg.pipeline.preset or f"spec ({cfg.pipeline.spec.get('type', '?')})"
+        if cfg.pipeline is None:  # a job its modality runs itself (personas)
+            section = getattr(cfg, cfg.modality, None)
+            pipe = f"its {cfg.modality} section {section.model_dump(mode='json')}"
+        else:
+            pipe = cfg.pipeline.preset or f"spec ({cfg.pipeline.spec.get('type', '?')})"
         return "\n".join(
             [
                 f"input      {cfg.input.path} ({cfg.input.resolved_format()}, {self.rows} rows)",
@@ -118,6 +123,9 @@ class Job:
         """Run the job; ``plan`` is the one :meth:`plan` returned, if already made (counting
         rows and planning targets read the whole input)."""
         cfg = self.cfg
+        run_job = modality_named(cfg.modality).run_job
+        if run_job is not None:  # a modality that is not one variant per row (personas)
+            return run_job(cfg, restart=self.restart)
         plan = plan or self.plan()
         cfg.output.mkdir(parents=True, exist_ok=True)
         if self.restart:
@@ -139,7 +147,7 @@ class Job:
         with bar:
             for out in self._outputs(plan, manifest.done):
                 self._persist(out)
-                manifest.mark(out.index, out.counts)
+                manifest.mark(out.index, out.counts, out.summary)
                 bar.update(out.counts["rows"])
                 done_rows += out.counts["rows"]
                 if not show:  # log-friendly: one line per shard
@@ -155,10 +163,11 @@ class Job:
         if missing:
             raise RuntimeError(f"shards {sorted(missing)[:10]} did not finish")
         self._merge(plan.shards)
-        from augment.job_report import write_report
+        from augment.run.report import write_report
 
         manifest.data["counts"] = manifest.totals()
-        manifest.data["models"] = self._models()
+        manifest.data["summary"] = manifest.summary()
+        manifest.data["models"] = self._models(manifest)
         manifest.data["status"] = "complete"
         manifest.data["engine"] = self.engine
         manifest.save()
@@ -173,7 +182,7 @@ class Job:
 
     def _outputs(self, plan: JobPlan, done: set[int]) -> Iterator[ShardOutput]:
         if self.engine == "ray":
-            from augment.engines.ray_engine import run_shards
+            from augment.run.ray import run_shards
 
             pending = [k for k in range(plan.shards) if k not in done]
             yield from run_shards(self.cfg, plan.counts, pending, self.ray_actors)
@@ -217,10 +226,16 @@ class Job:
             lines += [r.to_json() for _, r in err.iterrows()]
         atomic_write_text(self.cfg.output / "errors.jsonl", "".join(x + "\n" for x in lines))
 
-    def _models(self) -> dict[str, Any]:
-        from augment.shard_processor import build_filter
-
-        return {f"{self.cfg.modality}_encoder": build_filter(self.cfg).encoder.name}
+    def _models(self, manifest: Manifest) -> dict[str, Any]:
+        """The encoder(s) that judged the job, by name, as the shards recorded them."""
+        names = sorted(
+            {
+                s["summary"]["encoder"]
+                for s in manifest.data["shards"].values()
+                if s.get("summary", {}).get("encoder")
+            }
+        )
+        return {f"{self.cfg.modality}_encoder": names[0] if len(names) == 1 else names}
 
 
 def load_tables(output: str | Path) -> dict[str, pd.DataFrame]:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from augment._version import __version__
-from augment.config import RunConfig
 from augment.io.atomic import atomic_write_json
+from augment.run.config import RunConfig
 
 MANIFEST = "manifest.json"
 TRACKED_PACKAGES = (
@@ -85,12 +85,30 @@ class Manifest:
     def done(self) -> set[int]:
         return {int(k) for k in self.data["shards"]}
 
-    def mark(self, shard: int, counts: dict[str, int]) -> None:
-        self.data["shards"][str(shard)] = counts
+    def mark(
+        self, shard: int, counts: dict[str, int], summary: dict[str, Any] | None = None
+    ) -> None:
+        """Record ``shard`` as done, with its counts and its result's summaries."""
+        self.data["shards"][str(shard)] = {**counts, "summary": summary or {}}
         self.save()
 
     def save(self) -> None:
         atomic_write_json(self.path, self.data)
+
+    def summary(self) -> dict[str, Any]:
+        """The shards' summaries added up: count per verdict reason, and candidates and
+        accepted per operation chain."""
+        reasons: dict[str, int] = {}
+        ops: dict[str, list[int]] = {}
+        for s in self.data["shards"].values():
+            part = s.get("summary") or {}
+            for r, n in part.get("reasons", {}).items():
+                reasons[r] = reasons.get(r, 0) + int(n)
+            for chain, (n, acc) in part.get("operations", {}).items():
+                tot = ops.setdefault(chain, [0, 0])
+                tot[0] += int(n)
+                tot[1] += int(acc)
+        return {"reasons": reasons, "operations": ops}
 
     def totals(self) -> dict[str, int]:
         keys = ("rows", "candidates", "accepted", "rejected", "errors")

@@ -7,29 +7,20 @@ from typing import Any
 
 import pandas as pd
 
-from augment.config import RunConfig
 from augment.io.atomic import atomic_write_text
+from augment.io.markdown import md_table
+from augment.pipeline import modality_named
+from augment.run.config import RunConfig
 from fidelity.band import Band
 from fidelity.report import accept_rate_plot, histogram_by_reason
 
 
-def _chain(ops_json: str) -> str:
-    ops = json.loads(ops_json) if ops_json else []
-    return " > ".join(o["name"] for o in ops) or "(none)"
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        cells = [str(x).replace("|", "\\|").replace("\n", " ") for x in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
+    """``report.md`` with its plots: the tables of verdicts and of accept rates per operation
+    come from the shards' own summaries (``manifest["summary"]``); the similarity histogram
+    and the examples read the written tables' similarity, reason and a few rows."""
     out = cfg.output
-    cols = ["candidate_id", "source_id", "payload", "similarity", "reason", "detail", "operations"]
+    cols = ["candidate_id", "source_id", "payload", "similarity", "reason", "detail"]
     acc = pd.read_parquet(out / "accepted.parquet", columns=cols)
     rej = pd.read_parquet(out / "rejected.parquet", columns=cols)
     both = pd.concat([acc, rej], ignore_index=True)
@@ -37,14 +28,18 @@ def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
     histogram_by_reason(
         both.similarity.fillna(float("nan")), both.reason, out / "similarity.png", band
     )
-    both["op_chain"] = both.operations.map(_chain)
-    both["accepted"] = both.reason == "accepted"
-    per_op = both.groupby("op_chain")["accepted"].agg(["count", "sum"]).reset_index()
-    per_op.columns = ["op_chain", "candidates", "accepted"]
+    summary = manifest.get("summary", {})
+    per_op = pd.DataFrame(
+        [[k, n, a] for k, (n, a) in summary.get("operations", {}).items()],
+        columns=["op_chain", "candidates", "accepted"],
+    )
     per_op["accept_rate"] = (per_op.accepted / per_op.candidates).round(3)
     if len(per_op):
         accept_rate_plot(per_op, out / "accept_rate.png")
-    reasons = both.reason.value_counts().rename_axis("reason").reset_index(name="count")
+    reasons = pd.DataFrame(
+        sorted(summary.get("reasons", {}).items(), key=lambda kv: -kv[1]),
+        columns=["reason", "count"],
+    )
     counts = manifest.get("counts", {})
     parts = [
         f"# augment run: {out.name}",
@@ -64,13 +59,13 @@ def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
         "",
         "## Verdicts",
         "",
-        _md_table(reasons),
+        md_table(reasons),
         "",
         "![similarity histogram](similarity.png)",
         "",
         "## Accept rate per operation",
         "",
-        _md_table(per_op.sort_values("candidates", ascending=False)),
+        md_table(per_op.sort_values("candidates", ascending=False)),
         "",
         "![accept rate](accept_rate.png)" if len(per_op) else "",
         "",
@@ -83,14 +78,7 @@ def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
             continue
         parts.append(f"### {reason}")
         parts.append("")
-        if cfg.modality == "image":
-            parts += [
-                f"![{r.candidate_id} ({r.similarity:.3f})]({r.payload})" for r in ex.itertuples()
-            ]
-        else:
-            show = ex[["source_id", "payload", "similarity", "detail"]].copy()
-            show["similarity"] = show.similarity.round(3)
-            parts.append(_md_table(show))
+        parts += modality_named(cfg.modality).report_examples(ex)
         parts.append("")
     parts += [
         "## Versions",

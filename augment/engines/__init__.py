@@ -1,1 +1,0 @@
-"""Execution engines for `augment run`: local (in process) and Ray Data."""
