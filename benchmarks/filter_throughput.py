@@ -39,12 +39,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from augment.bench.suite import shared_data_root  # noqa: E402
 from augment.candidate import sample_seed  # noqa: E402
 from augment.text import RandomDeletion, RandomSwap  # noqa: E402
 from fidelity import FidelityFilter, TextEncoder  # noqa: E402
 
-SHARED = shared_data_root() / "text"
+#: ``$AUGMENT_SHARED_DATA``, else ``../shared/data`` beside the repository
+SHARED_DATA = Path(os.environ.get("AUGMENT_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = SHARED_DATA / "text"
 BAND = (0.7, 0.98)
 
 

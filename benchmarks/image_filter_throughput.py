@@ -31,9 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from filter_throughput import machine  # noqa: E402
+from filter_throughput import SHARED_DATA, machine  # noqa: E402
 
-from augment.bench.suite import shared_data_root  # noqa: E402
 from augment.image import ImagePipeline  # noqa: E402
 from fidelity import FidelityFilter, ImageEncoder  # noqa: E402
 from fidelity.encoders.image import RECOMMENDED_BAND  # noqa: E402
@@ -45,7 +44,7 @@ DRIFT = [
 
 
 def make_pairs(n: int) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    with np.load(shared_data_root() / "image" / "pneumoniamnist.npz") as d:
+    with np.load(SHARED_DATA / "image" / "pneumoniamnist.npz") as d:
         images = list(d["train_images"][: n + 1])
     preset = ImagePipeline.from_preset("xray")
     src, var, kind = [], [], []
