@@ -23,6 +23,7 @@ import pandas as pd
 
 from augment.io.atomic import atomic_path, atomic_write_parquet, remove_temporaries
 from augment.io.lock import folder_lock
+from augment.pipeline import modality_named
 from augment.run.config import ConfigError, RunConfig
 from augment.run.inputs import InputError, InputScan, iter_shards, scan
 from augment.run.manifest import Manifest
@@ -73,7 +74,11 @@ class JobPlan:
         return out
 
     def describe(self, cfg: RunConfig) -> str:
-        pipe = cfg.pipeline.preset or f"spec ({cfg.pipeline.spec.get('type', '?')})"
+        if cfg.pipeline is None:  # a job its modality runs itself (personas)
+            section = getattr(cfg, cfg.modality, None)
+            pipe = f"its {cfg.modality} section {section.model_dump(mode='json')}"
+        else:
+            pipe = cfg.pipeline.preset or f"spec ({cfg.pipeline.spec.get('type', '?')})"
         lines = [
             f"input      {cfg.input.path} ({cfg.input.resolved_format()}, {self.rows} rows)",
             f"modality   {cfg.modality}, pipeline {pipe}",
@@ -163,6 +168,12 @@ class Job:
         """Check everything that can be checked without running, reading the whole input
         once; writes nothing."""
         cfg = self.cfg
+        if modality_named(cfg.modality).run_job is not None:  # personas: one unit of work
+            from augment.run.persona import _read_table
+
+            rows = len(_read_table(cfg.input.path))
+            n = cfg.persona.n if cfg.persona is not None else 0
+            return JobPlan(rows, 1, 0, n, n)
         self.pipeline  # noqa: B018 - builds it, or names the problem
         check_device(cfg.filter.device)
         input_scan = scan(cfg.input, labels=cfg.targeting.balance is not None)
@@ -185,6 +196,10 @@ class Job:
     def run(self, plan: JobPlan | None = None) -> dict[str, Any]:
         """Run the job; ``plan`` is the one :meth:`plan` returned, if already made (planning
         reads the whole input)."""
+        run_job = modality_named(self.cfg.modality).run_job
+        if run_job is not None:  # a modality that is not one variant per row (personas)
+            with folder_lock(self.cfg.output):
+                return run_job(self.cfg, restart=self.restart)
         plan = plan or self.plan()
         if plan.variants > LARGE_JOB_VARIANTS and not self.confirm_large:
             raise JobError(
