@@ -231,8 +231,8 @@ class RunConfig(_Strict):
                 key = ".".join(str(p) for p in err["loc"]) or "(top level)"
                 got = err.get("input")
                 shown = "" if isinstance(got, (dict, list)) else f" (got {got!r:.60})"
-                lines.append(f"  {key}: {err['msg']}{shown}")
-            raise ConfigError("invalid config:\n" + "\n".join(lines)) from None
+                lines.append(f"{key}: {err['msg']}{shown}")
+            raise ConfigError("invalid config: " + "; ".join(lines)) from None
         return cfg.resolved(Path.cwd() if base is None else base)
 
     def resolved(self, base: Path) -> RunConfig:
