@@ -39,6 +39,9 @@ class BumpAmount(TextOperation):
     name = "bump_amount"
     masks_protected = False
 
+    def __init__(self) -> None:  # no parameters (serialized by its constructor's)
+        pass
+
     def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
         out = text.replace("$1", "$2").replace("$3", "$4")
         return out, {"bumped": out != text}
