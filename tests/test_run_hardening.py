@@ -17,7 +17,6 @@ import pytest
 from augment.augmenter import Augmenter
 from augment.candidate import Source
 from augment.io.atomic import atomic_write_bytes
-from augment.io.lock import FolderLockedError, folder_lock
 from augment.run.config import ConfigError, RunConfig
 from augment.targeting import plan_by_balance
 from augment.text import TextPipeline
@@ -95,6 +94,8 @@ def test_augmenter_counts_are_checked():
 
 # ------------------------------------------------------------------ 2. one writer per folder
 def test_a_second_writer_is_refused_while_the_first_holds_the_folder(tsv, capsys):
+    from augment.io.lock import FolderLockedError, folder_lock
+
     write_job(tsv, {"path": "in.tsv"}, targeting={"n_variants": 1})
     with folder_lock(tsv / "out"):
         rc, _, err = run_cli(capsys, "job.yaml")
