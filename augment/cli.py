@@ -69,10 +69,11 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1
     c = manifest["counts"]
+    planned = c.get("planned", c["candidates"])  # a persona job plans its candidates
     print(
-        f"{c['rows']} rows -> {c['planned']} variants planned: {c['accepted']} accepted, "
-        f"{c['rejected']} rejected, {c['errors']} errors ({c['row_errors']} rows unreadable); "
-        f"see {cfg.output / 'report.md'}"
+        f"{c['rows']} rows -> {planned} variants planned: {c['accepted']} accepted, "
+        f"{c['rejected']} rejected, {c['errors']} errors ({c.get('row_errors', 0)} rows "
+        f"unreadable); see {cfg.output / 'report.md'}"
     )
     if c["candidates"] == 0:
         print(

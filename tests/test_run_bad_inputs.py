@@ -89,6 +89,14 @@ FATAL: dict[str, tuple[Case, list[str]]] = {
         ),
         ["in.jsonl", "id '1'", "line 2", "line 1"],
     ),
+    "jsonl_without_the_label_key": (
+        lambda f: (_jsonl(f, [json.dumps({"text": s}) for s in SENTENCES[:3]]), {}),
+        ["in.jsonl", "no row has a 'label' value"],
+    ),
+    "jsonl_empty_file": (
+        lambda f: ((f / "in.jsonl").write_text("") or {"path": "in.jsonl"}, {}),
+        ["in.jsonl", "no rows"],
+    ),
     "tsv_declared_as_parquet": (
         lambda f: ({**_csv(f, "text\tlabel\na\t0\n", "in.tsv"), "format": "parquet"}, {}),
         ["in.tsv", "not a Parquet file"],

@@ -61,6 +61,8 @@ class Row:
     payload: Any = None
     label: Any = None
     error: str | None = None
+    #: The column the row lacks, when that is its error (a JSONL line without the key).
+    missing: str | None = None
 
 
 # ---------------------------------------------------------------------- checks
@@ -103,14 +105,17 @@ def _row(cfg: InputConfig, where: str, row: int, line: int | None, values: dict[
     rid = str(row)
     if cfg.id_column:
         if cfg.id_column not in values:
-            return Row(row, line, None, error=f"{where}: no {cfg.id_column!r} value")
+            col = cfg.id_column
+            return Row(row, line, None, error=f"{where}: no {col!r} value", missing=col)
         try:
             rid = _as_id(values[cfg.id_column])
         except ValueError as exc:
             return Row(row, line, None, error=f"{where}: {exc}")
+        if not rid.strip():
+            return Row(row, line, None, error=f"{where}: the id is empty")
     for col in (cfg.payload_column, cfg.label_column):
         if col and col not in values:
-            return Row(row, line, rid, error=f"{where}: no {col!r} value")
+            return Row(row, line, rid, error=f"{where}: no {col!r} value", missing=col)
     payload = values[cfg.payload_column]
     if not isinstance(payload, str):
         kind = "missing (null)" if payload is None else f"a {type(payload).__name__}"
@@ -481,10 +486,13 @@ def scan(cfg: InputConfig, labels: bool = False) -> InputScan:
     ids: list[str] = []
     labelled = []
     rows = unreadable = 0
+    missing: dict[str, int] = {}
     for r in _table_rows(cfg, fmt):
         rows += 1
         if r.error is not None:
             unreadable += 1
+            if r.missing:
+                missing[r.missing] = missing.get(r.missing, 0) + 1
             continue
         if cfg.id_column:
             first = seen.get(r.id)
@@ -497,6 +505,9 @@ def scan(cfg: InputConfig, labels: bool = False) -> InputScan:
             ids.append(r.id)
         if labels:
             labelled.append((r.id, r.label))
+    for col, n in missing.items():
+        if n == rows:
+            raise InputError(f"{cfg.path}: no row has a {col!r} value (is the column named so?)")
     if rows and unreadable == rows:
         notes.append(f"none of the {rows} rows of {cfg.path} can be read")
     return InputScan(
