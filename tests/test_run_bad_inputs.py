@@ -160,7 +160,7 @@ FATAL: dict[str, tuple[Case, list[str]]] = {
             _csv(f, "text,label\na b,0\n"),
             {"modality": "image", "pipeline": {"preset": "xray"}},
         ),
-        ["input format 'csv' holds text"],
+        ["input format 'csv': modality 'image' reads images, npz"],
     ),
 }
 

@@ -18,9 +18,6 @@ from pydantic import (
 MAX_VARIANTS_PER_ROW = 1000
 #: Most characters a config file may hold.
 MAX_CONFIG_CHARS = 1_000_000
-#: Formats that hold tables of text, and the modalities that read them.
-TABLE_FORMATS = ("csv", "jsonl", "parquet")
-ARRAY_FORMATS = ("images", "npz")
 
 
 class _Strict(BaseModel):
@@ -150,21 +147,20 @@ class RunConfig(_Strict):
 
     @model_validator(mode="after")
     def _format_fits_modality(self) -> RunConfig:
+        """The input's format is one the modality reads (its record's ``input_formats``)."""
+        from augment.pipeline import modality_named
+
+        if not (self.input.format or self.input.path.suffix):
+            return self  # a folder: told when the input is read
         try:
-            fmt = (
-                self.input.resolved_format()
-                if self.input.format or self.input.path.suffix
-                else None
-            )
+            fmt = self.input.resolved_format()
         except ValueError:
-            return self  # the format is checked when the input is read, naming the path
-        if fmt in TABLE_FORMATS and self.modality == "image":
+            return self  # an unknown suffix: told when the input is read, naming the path
+        formats = modality_named(self.modality).input_formats
+        if fmt not in formats:
             raise ValueError(
-                f"input format {fmt!r} holds text; modality {self.modality!r} reads "
-                f"{' or '.join(ARRAY_FORMATS)}"
+                f"input format {fmt!r}: modality {self.modality!r} reads {', '.join(formats)}"
             )
-        if fmt in ARRAY_FORMATS and self.modality == "text":
-            raise ValueError(f"input format {fmt!r} holds images; set modality: image")
         return self
 
     @model_validator(mode="after")
