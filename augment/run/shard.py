@@ -59,10 +59,12 @@ _FILTERS: dict[str, FidelityFilter] = {}
 
 
 def build_filter(cfg: RunConfig) -> FidelityFilter:
-    """The filter a config's ``filter`` section describes, for its modality; one per process
-    and section, so that jobs run one after another in one process load the model once."""
+    """The filter a config's ``filter`` section describes, for its modality. The last one built
+    is kept, so that jobs with the same section run one after another in one process load the
+    model once (and a process that runs jobs with other models holds only one)."""
     key = json.dumps([cfg.modality, cfg.filter.model_dump(mode="json"), cfg.shard_rows])
     if key not in _FILTERS:
+        _FILTERS.clear()
         _FILTERS[key] = modality_named(cfg.modality).config_filter(cfg.filter, cfg.shard_rows)
     return _FILTERS[key]
 
