@@ -171,6 +171,8 @@ class Job:
         if modality_named(cfg.modality).run_job is not None:  # personas: one unit of work
             from augment.run.persona import _read_table
 
+            if not cfg.input.path.is_file():
+                raise InputError(f"input file {cfg.input.path} does not exist")
             rows = len(_read_table(cfg.input.path))
             n = cfg.persona.n if cfg.persona is not None else 0
             return JobPlan(rows, 1, 0, n, n)
