@@ -227,3 +227,14 @@ def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path, capsys):
     rc, _, err = run_cli(capsys, str(tmp_path / "job.yaml"))
     assert rc == 2 and "alias" in fatal_line(err)
     assert time.perf_counter() - t0 < 5
+
+
+def test_pipeline_spec_files_share_the_yaml_bounds(tmp_path):
+    from augment.io.safe_yaml import YAMLLimitError
+    from augment.io.specs import load_spec
+
+    (tmp_path / "loop.yaml").write_text("type: text_pipeline\nops: &a [*a]\n")
+    with pytest.raises(YAMLLimitError, match="recursive"):
+        load_spec(tmp_path / "loop.yaml")
+    (tmp_path / "ok.yaml").write_text("type: t\nbase: &b {p: 1}\nops: [*b, *b]\n")
+    assert load_spec(tmp_path / "ok.yaml")["ops"] == [{"p": 1}, {"p": 1}]
