@@ -24,7 +24,7 @@ import pandas as pd
 from augment.candidate import Candidate, Source, sample_seed
 from augment.pipeline import Pipeline, check_constraint, modality_of
 from augment.result import AugmentResult
-from augment.targeting import plan_counts
+from augment.targeting import check_plan_ids, plan_counts
 from fidelity.filter import FidelityFilter
 from fidelity.progress import progress
 from fidelity.verdict import Verdict
@@ -156,10 +156,19 @@ class Augmenter:
             self.fidelity_filter = resolve_filter(self.pipeline, None)
         return self.fidelity_filter
 
-    def generate(self, sources: Iterable[Source]) -> tuple[list[Candidate], list[dict[str, Any]]]:
-        """Candidates for every source, plus one error record per variant whose pipeline failed."""
+    def generate(
+        self,
+        sources: Iterable[Source],
+        n_variants: int | Mapping[Any, int] | pd.DataFrame | None = None,
+    ) -> tuple[list[Candidate], list[dict[str, Any]]]:
+        """Candidates for every source, plus one error record per variant whose pipeline failed.
+
+        ``n_variants`` (default: the Augmenter's) is checked first: a count that is negative,
+        boolean or fractional, or a plan naming an id that is not among ``sources``, is a
+        ``ValueError`` naming it (the plan would otherwise silently make nothing for it)."""
         sources = list(sources)
-        counts = plan_counts(self.n_variants)
+        counts = plan_counts(self.n_variants if n_variants is None else n_variants)
+        check_plan_ids(counts, (s.id for s in sources))
         requests = list(variant_requests(sources, counts, self.random_state))
         with progress(len(requests), "augmenting", "variant", self.show_progress) as bar:
             return make_candidates(self.pipeline, requests, bar)
@@ -180,16 +189,20 @@ class Augmenter:
         return verdicts
 
     def run(
-        self, sources: Iterable[Source] | Sequence[Any], labels: Sequence[Any] | None = None
+        self,
+        sources: Iterable[Source] | Sequence[Any],
+        labels: Sequence[Any] | None = None,
+        n_variants: int | Mapping[Any, int] | pd.DataFrame | None = None,
     ) -> AugmentResult:
         """Generate and judge. ``sources`` are :class:`Source` objects or bare payloads (their
-        position is then their id)."""
+        position is then their id); ``n_variants`` overrides the Augmenter's for this call (a
+        job passes each shard the part of its plan for that shard's rows)."""
         srcs = as_sources(sources, labels)
         ids = [s.id for s in srcs]
         if len(set(ids)) != len(ids):
             dup = pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]
             raise ValueError(f"source id {dup!r} appears more than once: ids must be unique")
-        candidates, errors = self.generate(srcs)
+        candidates, errors = self.generate(srcs, n_variants)
         self.judge(srcs, candidates)
         return AugmentResult(candidates, errors, n_sources=len(srcs))
 

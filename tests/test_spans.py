@@ -221,7 +221,7 @@ def test_jsonl_bad_lines_are_error_records_and_good_rows_round_trip(tmp_path, co
     sources, errors = read_span_jsonl(path)
     assert [s.id for s in sources] == ["c01", "c02", "c03"]
     assert [(e["row"], e["field"]) for e in errors] == [(1, None), (3, "spans[0]"), (4, None)]
-    assert "not UTF-8" in errors[0]["error"] and "not JSON" in errors[2]["error"]
+    assert "not UTF-8" in errors[0]["error"] and "not valid JSON" in errors[2]["error"]
     out = tmp_path / "out.jsonl"
     write_span_jsonl(out, [SpanText.from_dict(g) for g in good])
     again, _ = read_span_jsonl(out, id_key=None)

@@ -24,31 +24,35 @@ def error_record(row: Any, field: str | None, error: str) -> dict[str, Any]:
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """``(row, object, None)`` for every line holding a JSON object, ``(row, None, cause)``
-    for every other non-blank line (not UTF-8, not JSON, not an object); rows count from 0 over
-    non-blank lines, as ``pandas.read_json`` counts them."""
-    path = Path(path)
-    row = 0
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
+    """``(row, object, None)`` for every line holding a JSON object, ``(row, None, cause)`` for
+    every other line (blank, not UTF-8, not JSON, not an object), the cause starting with
+    ``line N:``. Row ``i`` is line ``i + 1``: a bad or blank line keeps its number, so the rows
+    after it keep theirs (one parser for ``augment run`` and the span and record readers)."""
+    import codecs
+
+    with open(Path(path), "rb") as fh:
+        for row, raw in enumerate(fh):
+            where = f"line {row + 1}"
+            if row == 0 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
             try:
-                line = raw.decode("utf-8")
+                text = raw.decode("utf-8").strip()
             except UnicodeDecodeError as exc:
-                yield row, None, f"line {lineno} is not UTF-8 ({exc.reason} at byte {exc.start})"
-                row += 1
+                why = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+                yield row, None, f"{where}: {why}"
+                continue
+            if not text:
+                yield row, None, f"{where}: the line is blank"
                 continue
             try:
-                obj = json.loads(line)
+                obj = json.loads(text)
             except json.JSONDecodeError as exc:
-                yield row, None, f"line {lineno} is not JSON ({exc.msg} at column {exc.colno})"
+                yield row, None, f"{where}: not valid JSON ({exc.msg}, column {exc.colno})"
+                continue
+            if isinstance(obj, dict):
+                yield row, obj, None
             else:
-                if isinstance(obj, dict):
-                    yield row, obj, None
-                else:
-                    yield row, None, f"line {lineno} is a JSON {type(obj).__name__}, not an object"
-            row += 1
+                yield row, None, f"{where}: a JSON {type(obj).__name__}, not an object"
 
 
 def read_jsonl(path: str | Path) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from augment.candidate import Source
-from augment.io.jsonl import error_record, iter_jsonl, write_jsonl
+from augment.io.jsonl import read_jsonl, write_jsonl
 
 
 def _format(path: Path) -> str:
@@ -35,12 +35,7 @@ def read_records(
     if not path.is_file():
         raise FileNotFoundError(f"record file {path} does not exist")
     if _format(path) == "jsonl":
-        rows, errors = [], []
-        for row, obj, cause in iter_jsonl(path):
-            if cause is None:
-                rows.append((row, obj))
-            else:
-                errors.append(error_record(row, None, cause))
+        rows, errors = read_jsonl(path)
     else:
         import pyarrow.parquet as pq
 
