@@ -194,7 +194,7 @@ def main() -> None:
         sys.exit(f"banking77 not found under {args.data}: pass --data ../shared/data")
 
     from fidelity import FidelityFilter, TextEncoder
-    from fidelity.lm import mean_token_logprob
+    from fidelity.checks.fluency import mean_token_logprob
 
     encoder = TextEncoder()
     flt = FidelityFilter(encoder=encoder)

@@ -121,20 +121,6 @@ def load_causal_lm(
         return hit
 
 
-def mean_token_logprob(
-    texts: list[str], model: Any = None, tokenizer: Any = None, batch_size: int = 16
-) -> list[float]:
-    """The mean log-probability per token of each text under a causal LM (the packaged default
-    when ``model`` is ``None``): a fluency figure, higher is more fluent; compare a candidate
-    with its own source, since it depends on length and vocabulary. The scoring itself is
-    :class:`fidelity.checks.fluency.FluencyScorer` (one implementation for the check and this)."""
-    from fidelity.checks.fluency import FluencyScorer
-
-    if model is None or tokenizer is None:
-        model, tokenizer = load_causal_lm()
-    return FluencyScorer(model, tokenizer, batch_size=batch_size).score(texts).tolist()
-
-
 # ---------------------------------------------------------------------------------- internals
 def _resolve(model: str | os.PathLike[str] | None, gguf_file: str | None) -> tuple[Any, str | None]:
     """(folder or hub id, GGUF file name in it or None)."""
@@ -229,6 +215,5 @@ __all__ = [
     "LanguageModelUnavailable",
     "lm_cache_dir",
     "load_causal_lm",
-    "mean_token_logprob",
     "packaged_gguf",
 ]

@@ -115,6 +115,11 @@ class FieldFilter:
     def band(self) -> Any:
         return self._inner().band
 
+    def warm(self, item: Any) -> None:
+        """Load the text filter's model and run it once (on a probe text: a record's fields
+        are judged as texts), so that a bad model or device fails before any work is done."""
+        self._inner().warm("warm-up")
+
     def judge(
         self,
         sources: Sequence[Any],

@@ -149,9 +149,7 @@ def _record_row(
     for name, value in payload.items():
         bad = _lone_surrogate(value) if isinstance(value, str) else None
         if bad:
-            return Row(
-                row, line, rid, error=f"{where}: {name!r} holds a lone surrogate ({bad})"
-            )
+            return Row(row, line, rid, error=f"{where}: {name!r} holds a lone surrogate ({bad})")
     label = values[cfg.label_column] if cfg.label_column else None
     return Row(row, line, rid, payload, label)
 

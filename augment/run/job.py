@@ -220,7 +220,7 @@ class Job:
         first = next((s for sh in iter_shards(self.cfg.input, 1) for s in sh.sources), None)
         if first is not None:
             try:
-                flt.encoder.encode([first.payload])
+                flt.warm(first.payload)
             except (OSError, ValueError, RuntimeError) as exc:
                 raise ConfigError(
                     f"filter: the encoder cannot be loaded or run "
