@@ -263,8 +263,10 @@ def test_augment_run_reads_and_writes_span_rows(tmp_path, contracts):
     Job(RunConfig.load(tmp_path / "job.yaml"), show_progress=False).run()
     tables = load_tables(tmp_path / "out")
     made = pd.concat([tables["accepted"], tables["rejected"]])
-    assert len(made) == 16 and len(tables["errors"]) == 1
-    assert "not UTF-8" in tables["errors"].error.iloc[0]
+    # 9 rows x 2 variants planned = 16 made + 2 errors (one per planned variant of the bad row)
+    assert len(made) == 16 and len(tables["errors"]) == 2
+    assert tables["errors"].row.tolist() == [2, 2]
+    assert all("line 3: not UTF-8" in e for e in tables["errors"].error)
     by_id = {s.id: parse_span_text(s.payload) for s in contracts}
     for sid, payload in zip(made.source_id, made.payload):
         assert parse_span_text(json.loads(payload)).mentions() == by_id[sid].mentions()
