@@ -79,6 +79,8 @@ def _bench(args: argparse.Namespace) -> int:
         text_overrides["models"] = tuple(m.strip() for m in args.models.split(","))
     if args.steps:
         text_overrides["step_grid"] = tuple(int(s) for s in args.steps.split(","))
+    if args.step_folds is not None:
+        text_overrides["step_splits"] = args.step_folds
     if args.test_per_class is not None:
         text_overrides["test_per_class"] = args.test_per_class
     sets = tuple(s.strip() for s in args.sets.split(",")) if args.sets else None
@@ -199,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--steps", default=None, help="text: step budgets the fine-tuned encoders are tuned over"
+    )
+    bench.add_argument(
+        "--step-folds", type=int, default=None, help="text: grouped-CV folds of the step tuning"
     )
     bench.add_argument(
         "--test-per-class",
