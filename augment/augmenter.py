@@ -89,7 +89,10 @@ def resolve_filter(pipeline: Any, fidelity_filter: FidelityFilter | None) -> Fid
     """``fidelity_filter``, or the default filter of ``pipeline``'s modality."""
     if fidelity_filter is not None:
         return fidelity_filter
-    return modality_of(pipeline).default_filter()
+    modality = modality_of(pipeline)
+    if modality.default_filter is None:
+        raise TypeError(f"the {modality.name} modality has no default filter: pass one")
+    return modality.default_filter()
 
 
 def judge(

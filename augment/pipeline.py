@@ -58,7 +58,7 @@ def _read_as_is(value: Any, output: Path) -> Any:
 
 
 def _examples_table(rows: pd.DataFrame) -> list[str]:
-    from augment.run.report import md_table
+    from augment.io.markdown import md_table
 
     show = rows[["source_id", "payload", "similarity", "detail"]].copy()
     show["similarity"] = show.similarity.round(3)
@@ -88,16 +88,20 @@ class Modality:
         as a PNG whose relative path goes in the table) and read back.
     report_examples:
         Markdown lines that show a few rows of a job's table in its report.
+    run_job:
+        For a modality whose unit is not one variant per row (personas: fit on a population,
+        then generate), how ``augment run`` runs a job of it; ``None``: the sharded job.
     """
 
     name: str
     pipeline: type
-    default_filter: Callable[[], FidelityFilter]
-    config_filter: Callable[[Any, int], FidelityFilter]
+    default_filter: Callable[[], FidelityFilter] | None = None
+    config_filter: Callable[[Any, int], FidelityFilter] | None = None
     default_band: Callable[[], Band] | None = None
     write_payload: Callable[[Any, Path, str], Any] = _write_as_is
     read_payload: Callable[[Any, Path], Any] = _read_as_is
     report_examples: Callable[[pd.DataFrame], list[str]] = field(default=_examples_table)
+    run_job: Callable[..., dict[str, Any]] | None = None
 
     def build_pipeline(self, preset: str | None, options: dict[str, Any], spec: Any) -> Any:
         """A preset with options, or a full spec as written by the pipeline's ``to_dict``."""
@@ -109,7 +113,7 @@ class Modality:
 #: Modality name -> record, filled by each modality package on import.
 MODALITIES: dict[str, Modality] = {}
 #: The modality packages the library ships (imported on demand by :func:`modality_named`).
-BUILTIN = ("text", "image")
+BUILTIN = ("text", "image", "persona")
 
 
 def register(modality: Modality) -> Modality:

@@ -63,11 +63,8 @@ def make_pairs(sources: list[str], per_source: int, seed: int) -> tuple[list[str
 
 def linear_flops_per_token(model: torch.nn.Module) -> int:
     """Multiply-adds x 2 of every Linear layer: the bulk of a small encoder's work per token."""
-    return sum(
-        2 * m.in_features * m.out_features
-        for m in model.modules()
-        if isinstance(m, torch.nn.Linear)
-    )
+    return sum(2 * m.in_features * m.out_features for m in model.modules()
+               if isinstance(m, torch.nn.Linear))
 
 
 def sgemm_gflops(hidden: int, tokens: int = 1536, seconds: float = 2.0) -> float:
@@ -88,12 +85,8 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=5, help="alternate the two sides this many times")
     ap.add_argument("--device", default=None, help="cuda / cpu (default: cuda when present)")
     ap.add_argument("--baseline-batch-size", type=int, default=32)
-    ap.add_argument(
-        "--loop-pairs",
-        type=int,
-        default=100,
-        help="pairs per chunk timed with the per-pair loop baseline",
-    )
+    ap.add_argument("--loop-pairs", type=int, default=100,
+                    help="pairs per chunk timed with the per-pair loop baseline")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args()
@@ -102,11 +95,9 @@ def main() -> None:
     sources = load_sources(n_src, args.seed)
     src, cand = make_pairs(sources, args.per_source, args.seed)
     n = len(src)
-    print(
-        f"{n} pairs from {n_src} sources ({args.per_source} candidates each); "
-        f"{len(set(cand))} distinct candidates, {sum(a == b for a, b in zip(src, cand))} "
-        "identical to their source"
-    )
+    print(f"{n} pairs from {n_src} sources ({args.per_source} candidates each); "
+          f"{len(set(cand))} distinct candidates, {sum(a == b for a, b in zip(src, cand))} "
+          "identical to their source")
 
     encoder = TextEncoder(device=args.device)
     flt = FidelityFilter(encoder, 0.7, 0.98)
@@ -126,9 +117,8 @@ def main() -> None:
         t0 = time.perf_counter()
         verdicts += flt.judge(src[a:b], cand[a:b])
         t1 = time.perf_counter()
-        emb = st.encode(
-            src[a:b] + cand[a:b], batch_size=args.baseline_batch_size, normalize_embeddings=True
-        )
+        emb = st.encode(src[a:b] + cand[a:b], batch_size=args.baseline_batch_size,
+                        normalize_embeddings=True)
         t2 = time.perf_counter()
         m = min(args.loop_pairs, b - a)
         for i in range(a, a + m):
@@ -142,11 +132,8 @@ def main() -> None:
         n_loop += m
         k = b - a
         base_sims.append(np.einsum("ij,ij->i", emb[:k], emb[k:]))
-        print(
-            f"  chunk {a // args.per_source}-{b // args.per_source}: filter {k / (t1 - t0):7.1f} "
-            f"pairs/s, encode {2 * k / (t2 - t1):7.1f} sentences/s",
-            flush=True,
-        )
+        print(f"  chunk {a // args.per_source}-{b // args.per_source}: filter {k / (t1 - t0):7.1f} "
+              f"pairs/s, encode {2 * k / (t2 - t1):7.1f} sentences/s", flush=True)
 
     # how close the model runs to the machine's matmul ceiling (why more speed needs less work)
     model_tokens = int(encoder.token_lengths(list(dict.fromkeys(src + cand))).sum())
@@ -184,30 +171,18 @@ def main() -> None:
     print()
     print(f"device                          {device}")
     print(f"filter                          {pairs_per_s:10.1f} pairs/s")
-    print(
-        f"SentenceTransformer.encode      {sent_per_s:10.1f} sentences/s "
-        f"(= {sent_per_s / 2:.1f} pairs/s encoding source and candidate)"
-    )
-    print(
-        f"per-pair loop of encode calls   {loop_pairs_per_s:10.1f} pairs/s "
-        f"({n_loop} pairs, one encode call per text)"
-    )
-    print(
-        f"speed-up per pair               {speedup:10.2f}x over batched encode of both texts, "
-        f"{pairs_per_s / loop_pairs_per_s:.2f}x over the per-pair loop   (target >= 3x)"
-    )
-    print(
-        f"texts sent to the model         {stats.encoded} of {2 * n} "
-        f"({stats.cache_hits} from the cache)"
-    )
-    print(
-        f"model arithmetic                {achieved:10.1f} GFLOP/s in Linear layers "
-        f"(a bare matmul of that shape reaches {ceiling:.1f} GFLOP/s here)"
-    )
-    print(
-        f"decisions agreeing with encode  {figures['decision_agreement']:.3%}, "
-        f"max |similarity diff| {figures['max_abs_similarity_diff']:.2e}"
-    )
+    print(f"SentenceTransformer.encode      {sent_per_s:10.1f} sentences/s "
+          f"(= {sent_per_s / 2:.1f} pairs/s encoding source and candidate)")
+    print(f"per-pair loop of encode calls   {loop_pairs_per_s:10.1f} pairs/s "
+          f"({n_loop} pairs, one encode call per text)")
+    print(f"speed-up per pair               {speedup:10.2f}x over batched encode of both texts, "
+          f"{pairs_per_s / loop_pairs_per_s:.2f}x over the per-pair loop   (target >= 3x)")
+    print(f"texts sent to the model         {stats.encoded} of {2 * n} "
+          f"({stats.cache_hits} from the cache)")
+    print(f"model arithmetic                {achieved:10.1f} GFLOP/s in Linear layers "
+          f"(a bare matmul of that shape reaches {ceiling:.1f} GFLOP/s here)")
+    print(f"decisions agreeing with encode  {figures['decision_agreement']:.3%}, "
+          f"max |similarity diff| {figures['max_abs_similarity_diff']:.2e}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -17,6 +17,7 @@ PAGES = [
     "docs/huggingface.md",
     "docs/targeting.md",
     "docs/run.md",
+    "docs/core.md",
     "docs/image.md",
     "docs/benchmarks/downstream.md",
 ]

@@ -127,17 +127,11 @@ def test_xray_preset_scores_above_extreme_transforms(xrays, fidelity_filter):
     preset = _run(ImagePipeline.from_preset("xray"), images, labels, fidelity_filter)
     upside_down = _run(
         ImagePipeline([A.Rotate(limit=(170, 170), p=1, border_mode=cv2.BORDER_REPLICATE)]),
-        images,
-        labels,
-        fidelity_filter,
-        n=1,
+        images, labels, fidelity_filter, n=1,
     )
     blanked = _run(
         ImagePipeline([A.RandomBrightnessContrast((0.9, 0.9), (-0.95, -0.95), p=1)]),
-        images,
-        labels,
-        fidelity_filter,
-        n=1,
+        images, labels, fidelity_filter, n=1,
     )
     sim = lambda res: np.array([c.verdict.similarity for c in res.candidates])  # noqa: E731
     changed = [c for c in preset.candidates if c.operations]
@@ -191,7 +185,6 @@ def test_gpu_matches_cpu(xrays):
 def test_augmenter_without_a_filter_uses_the_image_default(xrays):
     images, labels = xrays
     res = Augmenter(ImagePipeline.from_preset("xray"), n_variants=2, random_state=1).run(
-        list(images[:4]), list(labels[:4])
-    )
+        list(images[:4]), list(labels[:4]))
     assert not any(c.verdict.reason == Reason.INVALID for c in res.candidates)
     assert sum(c.accepted for c in res.candidates) >= 4

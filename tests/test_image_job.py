@@ -23,12 +23,8 @@ EXE = shutil.which("augment") or str(Path(sys.executable).with_name("augment"))
 def test_image_job_end_to_end(tmp_path, shared_data):
     npz = shared_data / "image" / "pneumoniamnist.npz"
     cfg = {
-        "input": {
-            "path": str(npz),
-            "npz_images_key": "test_images",
-            "npz_labels_key": "test_labels",
-            "limit": 16,
-        },
+        "input": {"path": str(npz), "npz_images_key": "test_images",
+                  "npz_labels_key": "test_labels", "limit": 16},
         "modality": "image",
         "pipeline": {"preset": "xray"},
         "targeting": {"n_variants": 2},
@@ -37,9 +33,8 @@ def test_image_job_end_to_end(tmp_path, shared_data):
         "shard_rows": 8,
     }
     (tmp_path / "job.yaml").write_text(yaml.safe_dump(cfg))
-    proc = subprocess.run(
-        [EXE, "run", "job.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=600
-    )
+    proc = subprocess.run([EXE, "run", "job.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"
     band = json.loads((out / "manifest.json").read_text())["config"]["filter"]

@@ -146,7 +146,7 @@ def test_every_candidate_is_accounted_for(seniors):
     assert s["count"].sum() == len(seniors.verdicts)
     drift = seniors.rejected[seniors.rejected.reason == "drift"]
     assert (drift.detail.str.contains("closest segment row")).all()
-    cands = seniors.candidates()
+    cands = seniors.candidates
     assert len(cands) == len(seniors.verdicts) and isinstance(cands[0], Candidate)
     assert sum(c.accepted for c in cands) == 3000
     assert cands[0].seed == seniors.round_seeds[0] and cands[0].operations[0].name == "copula"

@@ -173,8 +173,7 @@ class PersonaBenchmark:
         path = Path(self.data)
         if not path.is_file():
             raise FileNotFoundError(
-                f"{path} not found: pass data= (the telco_churn.csv of the shared data sets) or "
-                "set AUGMENT_SHARED_DATA"
+                f"{path} not found: pass data= (the telco_churn.csv of the shared data sets)"
             )
         raw = pd.read_csv(path)
         missing = {LABEL, *SEGMENT} - set(raw.columns)

@@ -27,13 +27,8 @@ EXTREMES = {
     "rotate 170": [A.Rotate(limit=(170, 170), p=1.0, border_mode=cv2.BORDER_REPLICATE)],
     "blank out": [A.RandomBrightnessContrast((0.9, 0.9), (-0.95, -0.95), p=1.0)],
 }
-COLOURS = {
-    "accepted": "tab:green",
-    "drift": "tab:red",
-    "near_duplicate": "tab:grey",
-    "constraint": "tab:orange",
-    "invalid": "black",
-}
+COLOURS = {"accepted": "tab:green", "drift": "tab:red", "near_duplicate": "tab:grey",
+           "constraint": "tab:orange", "invalid": "black"}
 
 
 def _shipped() -> list[tuple[str, np.ndarray, str]]:
@@ -54,10 +49,8 @@ def _xrays(path: Path, n: int = 8) -> list[tuple[str, np.ndarray, str]]:
     with np.load(path) as d:
         images, labels = d["test_images"][:n], d["test_labels"][:n].ravel()
     names = {0: "normal", 1: "pneumonia"}
-    return [
-        (f"xray {i} ({names[int(y)]})", im, "xray")
-        for i, (im, y) in enumerate(zip(images, labels, strict=True))
-    ]
+    return [(f"xray {i} ({names[int(y)]})", im, "xray") for i, (im, y) in
+            enumerate(zip(images, labels, strict=True))]
 
 
 def _run(items, flt: FidelityFilter, n_variants: int) -> tuple[list[AugmentResult], list[str]]:
@@ -80,16 +73,12 @@ def _grid(items, rows: dict[str, list[tuple[str, Any]]], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     ncols = 1 + max(len(v) for v in rows.values())
-    fig, axes = plt.subplots(
-        len(items), ncols, figsize=(1.9 * ncols, 2.0 * len(items)), squeeze=False
-    )
+    fig, axes = plt.subplots(len(items), ncols, figsize=(1.9 * ncols, 2.0 * len(items)),
+                             squeeze=False)
     for r, (name, img, preset) in enumerate(items):
         cells = [(f"{name}\nsource ({preset})", img, "black")] + [
-            (
-                f"{kind}\n{c.verdict.reason.value} {c.verdict.similarity:.2f}",
-                c.payload,
-                COLOURS[c.verdict.reason.value],
-            )
+            (f"{kind}\n{c.verdict.reason.value} {c.verdict.similarity:.2f}", c.payload,
+             COLOURS[c.verdict.reason.value])
             for kind, c in rows[name]
         ]
         for k, ax in enumerate(axes[r]):
@@ -97,16 +86,11 @@ def _grid(items, rows: dict[str, list[tuple[str, Any]]], path: Path) -> Path:
             if k >= len(cells):
                 continue
             title, im, colour = cells[k]
-            ax.imshow(
-                im,
-                cmap="gray" if im.ndim == 2 or im.shape[-1] == 1 else None,
-                vmin=0,
-                vmax=255 if im.dtype == np.uint8 else 1,
-            )
+            ax.imshow(im, cmap="gray" if im.ndim == 2 or im.shape[-1] == 1 else None,
+                      vmin=0, vmax=255 if im.dtype == np.uint8 else 1)
             ax.set_title(title, fontsize=7, color=colour)
-    fig.suptitle(
-        "sources and variants: similarity to the source and the filter's verdict", fontsize=9
-    )
+    fig.suptitle("sources and variants: similarity to the source and the filter's verdict",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -131,20 +115,12 @@ def run(data: Path | None, out: Path) -> None:
         chelsea_top = encoder.classify([sk.chelsea()], top=1)[0][0]
     except ImportError:  # pragma: no cover - scikit-image is in the image extra
         pass
-    print(
-        f"encoder: {encoder.name} on {encoder._device}"
-        + (
-            f" (a cat photo gets ImageNet class {chelsea_top[0]}, p={chelsea_top[1]:.2f}: "
-            "281-285 are cats)"
-            if chelsea_top
-            else ""
-        )
-    )
+    print(f"encoder: {encoder.name} on {encoder._device}"
+          + (f" (a cat photo gets ImageNet class {chelsea_top[0]}, p={chelsea_top[1]:.2f}: "
+             "281-285 are cats)" if chelsea_top else ""))
     band = RECOMMENDED_BAND
-    print(
-        f"band: [{band.min_similarity:.2f}, {band.max_similarity:.2f}] "
-        "(measured on PneumoniaMNIST; calibrate on your data)"
-    )
+    print(f"band: [{band.min_similarity:.2f}, {band.max_similarity:.2f}] "
+          "(measured on PneumoniaMNIST; calibrate on your data)")
     flt = FidelityFilter.from_band(band, encoder)
     results, kinds = _run(items, flt, n_variants=4)
 
@@ -160,31 +136,20 @@ def run(data: Path | None, out: Path) -> None:
         "; ".join(f"{o['name']}({_short(o['params'])})" for o in ops) for ops in table.operations
     ]
     print("\nsimilarity and verdict by what made the variant:")
-    print(
-        table.groupby("made_by")
-        .agg(
-            candidates=("reason", "size"),
-            accepted=("accepted", "sum"),
-            median_similarity=("similarity", "median"),
-        )
-        .round(3)
-        .to_string()
-    )
+    print(table.groupby("made_by").agg(
+        candidates=("reason", "size"),
+        accepted=("accepted", "sum"),
+        median_similarity=("similarity", "median"),
+    ).round(3).to_string())
     verdicts = [c.verdict for res in results for c in res.candidates]
     print("\nsummary:\n" + verdict_table(verdicts).to_string(index=False))
     print("\nsome variants with the parameters drawn for them:")
     for row in table.groupby("reason", group_keys=False).head(2).itertuples():
-        print(
-            f"  [{row.reason:<14} {row.similarity:5.3f}] {row.source_id}: {row.made_by}: "
-            f"{row.params or 'nothing fired'}"
-        )
+        print(f"  [{row.reason:<14} {row.similarity:5.3f}] {row.source_id}: {row.made_by}: "
+              f"{row.params or 'nothing fired'}")
     grid = _grid(items, rows, out / "image_grid.png")
-    hist = similarity_histogram(
-        verdicts,
-        out / "image_similarity.png",
-        band,
-        title="Image variants: similarity to their source",
-    )
+    hist = similarity_histogram(verdicts, out / "image_similarity.png", band,
+                                title="Image variants: similarity to their source")
     table.drop(columns=["payload", "operations"]).to_csv(out / "image_candidates.csv", index=False)
     print(f"wrote {grid}, {hist}, {out / 'image_candidates.csv'}")
 

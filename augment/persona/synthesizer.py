@@ -82,9 +82,32 @@ class PersonaResult:
             }
         )
 
+    @property
+    def accepted(self) -> list[Candidate]:
+        """The accepted candidates (the personas), as :class:`~augment.candidate.Candidate`."""
+        return [c for c in self.candidates if c.accepted]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per drawn candidate, in draw order: the persona's columns, ``draw``,
+        ``round``, ``similarity``, ``accepted``, ``reason`` and ``detail`` (the same reading as
+        :meth:`augment.AugmentResult.to_frame`: accepted and rejected in one table)."""
+        rows = pd.concat([self.personas, self.rejected], ignore_index=True)
+        if rows.empty:
+            return rows.assign(accepted=pd.Series(dtype=bool))
+        rows = rows.sort_values("draw", ignore_index=True)
+        rows["accepted"] = [v.accepted for v in self.verdicts]
+        rows["reason"] = [v.reason.value for v in self.verdicts]
+        rows["detail"] = [v.detail for v in self.verdicts]
+        return rows
+
+    @property
     def candidates(self) -> list[Candidate]:
         """Every drawn candidate as a :class:`augment.candidate.Candidate` (source id: the
-        segment; variant: draw index; seed: the seed of its draw round)."""
+        segment; variant: draw index; seed: the seed of its draw round), in draw order; made
+        once."""
+        cached = self.__dict__.get("_candidates")
+        if cached is not None:
+            return cached
         rows = pd.concat([self.personas, self.rejected]).sort_values("draw")
         cols = [
             c for c in rows.columns if c not in ("draw", "round", "reason", "detail", "similarity")
@@ -104,6 +127,7 @@ class PersonaResult:
                     verdict=verdict,
                 )
             )
+        self.__dict__["_candidates"] = out
         return out
 
 

@@ -91,6 +91,17 @@ class TargetingConfig(_Strict):
         return self
 
 
+class PersonaConfig(_Strict):
+    """A persona job: fit a ``PersonaSynthesizer`` (its parameters in ``synthesizer``) on the
+    input table (and ``interactions``, a purchase log), then generate ``n`` personas of
+    ``segment`` (a condition such as ``"age >= 65"`` or a ``{column: value}`` mapping)."""
+
+    segment: str | dict[str, Any]
+    n: int = Field(ge=1)
+    synthesizer: dict[str, Any] = Field(default_factory=dict)
+    interactions: Path | None = None
+
+
 class FilterConfig(_Strict):
     min_similarity: float = Field(0.7, ge=-1, le=1)
     max_similarity: float = Field(0.98, ge=-1, le=1)
@@ -103,8 +114,9 @@ class RunConfig(_Strict):
     """One `augment run` job."""
 
     input: InputConfig
-    modality: str = Field("text", description="a registered modality: text, image")
-    pipeline: PipelineConfig
+    modality: str = Field("text", description="a registered modality: text, image, persona")
+    pipeline: PipelineConfig | None = None
+    persona: PersonaConfig | None = None
     targeting: TargetingConfig = Field(default_factory=lambda: TargetingConfig(n_variants=4))
     filter: FilterConfig = Field(default_factory=FilterConfig)
     seed: int = 0
@@ -125,7 +137,12 @@ class RunConfig(_Strict):
         config leaves out (the defaults above are for sentence embeddings)."""
         from augment.pipeline import modality_named
 
-        band = modality_named(self.modality).default_band
+        modality = modality_named(self.modality)
+        if modality.run_job is None and self.pipeline is None:
+            raise ValueError(f"a {self.modality} job needs a `pipeline` (preset or spec)")
+        if modality.run_job is not None and self.persona is None:
+            raise ValueError(f"a {self.modality} job needs its `{self.modality}` section")
+        band = modality.default_band
         if band is not None:
             b, given = band(), self.filter.model_fields_set
             if "min_similarity" not in given:
@@ -171,6 +188,8 @@ class RunConfig(_Strict):
         data.input.path = fix(data.input.path)
         data.output = fix(data.output)
         data.targeting.plan = fix(data.targeting.plan)
+        if data.persona is not None:
+            data.persona.interactions = fix(data.persona.interactions)
         return data
 
     def to_dict(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from augment.io.atomic import atomic_write_parquet
+from augment.pipeline import modality_named
 from augment.run.config import RunConfig
 from augment.run.inputs import count_rows, iter_shards, read_labels
 from augment.run.manifest import Manifest
@@ -42,7 +43,11 @@ class JobPlan:
     counts: int | dict[Any, int]
 
     def describe(self, cfg: RunConfig) -> str:
-        pipe = cfg.pipeline.preset or f"spec ({cfg.pipeline.spec.get('type', '?')})"
+        if cfg.pipeline is None:  # a job its modality runs itself (personas)
+            section = getattr(cfg, cfg.modality, None)
+            pipe = f"its {cfg.modality} section {section.model_dump(mode='json')}"
+        else:
+            pipe = cfg.pipeline.preset or f"spec ({cfg.pipeline.spec.get('type', '?')})"
         return "\n".join(
             [
                 f"input      {cfg.input.path} ({cfg.input.resolved_format()}, {self.rows} rows)",
@@ -118,6 +123,9 @@ class Job:
         """Run the job; ``plan`` is the one :meth:`plan` returned, if already made (counting
         rows and planning targets read the whole input)."""
         cfg = self.cfg
+        run_job = modality_named(cfg.modality).run_job
+        if run_job is not None:  # a modality that is not one variant per row (personas)
+            return run_job(cfg, restart=self.restart)
         plan = plan or self.plan()
         cfg.output.mkdir(parents=True, exist_ok=True)
         if self.restart:

@@ -8,19 +8,11 @@ from typing import Any
 import pandas as pd
 
 from augment.io.atomic import atomic_write_text
+from augment.io.markdown import md_table
 from augment.pipeline import modality_named
 from augment.run.config import RunConfig
 from fidelity.band import Band
 from fidelity.report import accept_rate_plot, histogram_by_reason
-
-
-def md_table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
-    for row in df.itertuples(index=False):
-        cells = [str(x).replace("|", "\\|").replace("\n", " ") for x in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
