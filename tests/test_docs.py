@@ -20,6 +20,7 @@ PAGES = [
     "docs/core.md",
     "docs/image.md",
     "docs/benchmarks/downstream.md",
+    "docs/benchmarks/round2.md",
 ]
 
 
