@@ -54,7 +54,13 @@ strategies:
 """,
     )
     strategies = load_strategies(path)
-    assert [s.name for s in strategies] == ["eda", "eda_band", "eda_band_cal", "eda_band_weak", "swaps"]
+    assert [s.name for s in strategies] == [
+        "eda",
+        "eda_band",
+        "eda_band_cal",
+        "eda_band_weak",
+        "swaps",
+    ]
     assert strategies[2].filter[0].params == {"calibrate": True}
     assert strategies[3].filter[0].params == {"min_similarity": 0.6}
     # none and duplicated always; every filtered strategy its size-matched control, no other
@@ -86,12 +92,18 @@ strategies:
     ("text", "message"),
     [
         ("strategies: []", "at least 1"),
-        ("strategies:\n  - name: a\n    pipeline: {preset: eda}\n    filter: sharp", "strategy 'a', filter"),
         (
-            "strategies:\n  - name: b\n    pipeline: {preset: eda, operations: [{type: random_swap}]}",
+            "strategies:\n  - name: a\n    pipeline: {preset: eda}\n    filter: sharp",
+            "strategy 'a', filter",
+        ),
+        (
+            "strategies:\n  - name: b\n    pipeline: {preset: eda, operations: [{type: x}]}",
             "strategy 'b', pipeline: Value error, a pipeline is exactly one of",
         ),
-        ("strategies:\n  - name: none\n    pipeline: {preset: eda}", "arm name 'none' is used twice"),
+        (
+            "strategies:\n  - name: none\n    pipeline: {preset: eda}",
+            "arm name 'none' is used twice",
+        ),
         (
             "strategies:\n  - name: c\n    pipeline: {preset: eda}\n    filtr: band",
             "strategy 'c', filtr: Extra inputs are not permitted",
@@ -140,37 +152,52 @@ def test_log_loss_ties_go_to_the_default_and_a_constant_model_is_flagged():
     assert is_degenerate(["b", "b", "b"]) and not is_degenerate(["a", "b", "b"])
 
 
-def test_accuracy_tuning_collapsed_to_a_constant_classifier_and_log_loss_does_not(shared_data):
-    """Round one's failure on real rows: 10 rows of each SST-2 class, TF-IDF, C tuned by
-    accuracy over 4 grouped folds. Over so few validation rows every C ties on accuracy, the tie
-    went to the smallest C, and C = 0.01 predicts one class for the whole test set."""
+@pytest.mark.parametrize(("dataset", "seed"), [("sst2", 0), ("cr", 0)])
+def test_accuracy_tuning_collapsed_to_a_constant_classifier_and_log_loss_does_not(
+    shared_data, dataset, seed
+):
+    """Round one's failure on real rows: 10 rows of each class, TF-IDF, C tuned over 4 grouped
+    folds of the 20 originals, on an arm a filter made uneven (12 EDA variants of each row of one
+    class, 3 of the other). By accuracy over 20 validation rows every C tied, round one sent
+    ties to the smallest C, and C = 0.01 predicts the majority class for the whole test set.
+    By log-loss (ties to C = 1) the model is not constant."""
+    from augment.bench.arms import with_rows
     from augment.bench.text import _tfidf, sample_rows
     from augment.io.text_files import read_labelled_text
+    from augment.text import TextPipeline
 
-    train = read_labelled_text(shared_data / "text" / "sst2" / "train.txt")
-    test = read_labelled_text(shared_data / "text" / "sst2" / "test.txt")
+    root = shared_data / "text" / dataset
+    train = read_labelled_text(root / "train.txt")
+    test = read_labelled_text(root / "test.txt")
     labels = train["label"].to_numpy()
-    rows = sample_rows(labels, "10/class", np.random.default_rng(COLLAPSE_SEED))
-    base = originals(train["text"].iloc[rows].tolist(), labels[rows])
+    rows = sample_rows(labels, "10/class", np.random.default_rng(seed))
+    texts, y = train["text"].iloc[rows].tolist(), labels[rows]
+    eda = TextPipeline.from_preset("eda", alpha=0.05)
+    per_row = {c: 12 if c == y[0] else 3 for c in set(y)}
+    src = [j for j in range(len(texts)) for _ in range(per_row[y[j]])]
+    variants = [
+        eda.augment(texts[j], 1, seed=1000 * j + v)[0]
+        for j in range(len(texts))
+        for v in range(per_row[y[j]])
+    ]
+    data = with_rows(originals(texts, y), variants, y[src], src)
     got = {}
-    for scoring in ("accuracy", "log_loss"):
+    # round one's rule: accuracy, ties to the smallest C (= a default of 0.01); round two's
+    for scoring, default in (("accuracy", 0.01), ("log_loss", 1.0)):
         tuned, transform = tune_and_fit(
             LogisticRegression(max_iter=2000),
             "C",
             (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
-            base,
+            data,
             _tfidf,
             4,
-            random_state=COLLAPSE_SEED,
+            random_state=seed,
             scoring=scoring,
+            default=default,
         )
         got[scoring] = (tuned.param, is_degenerate(tuned.model.predict(transform(test["text"]))))
     assert got["accuracy"] == (0.01, True)
     assert got["log_loss"][0] > 0.01 and not got["log_loss"][1]
-
-
-#: A seed whose 10/class SST-2 sample collapsed under accuracy tuning (found on round one's code).
-COLLAPSE_SEED = 0
 
 
 def _strategies_file(tmp_path):
