@@ -49,7 +49,7 @@ strategies:
     filter: [{band: {min_similarity: 0.6}}]
     targeting: weakness
   - name: swaps
-    pipeline: {operations: [{type: random_swap, alpha: 0.2}]}
+    pipeline: {operations: [{type: RandomSwap, aug_p: 0.2}]}
     n_variants: 3
 """,
     )

@@ -17,7 +17,7 @@ are kept), with how many candidates per row and how they are spread (``targeting
         filter: band
         targeting: weakness                        # same budget, by per-class error of `none`
       - name: chain
-        pipeline: {operations: [{type: random_swap, alpha: 0.1}]}
+        pipeline: {operations: [{type: RandomSwap, aug_p: 0.1}]}
       - name: lm_para_label
         pipeline: {lm: {backend: smollm2, mode: paraphrase}}
         filter: [band, {label: {min_probability: 0.5}}]

@@ -68,13 +68,24 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+#: Pristine encoders by folder, loaded once per process; every training starts from a copy.
+_PRISTINE: dict[str, Any] = {}
+
+
 def _load_encoder(settings: EncoderSettings) -> Any:
+    """A fresh copy of the sentence encoder (the packaged MiniLM unless a folder is given)."""
+    import copy
+
     from sentence_transformers import SentenceTransformer
 
     from fidelity.encoders.text import default_model_path
 
-    st = SentenceTransformer(settings.model_path or default_model_path(), device="cpu")
+    path = settings.model_path or default_model_path()
+    if path not in _PRISTINE:
+        _PRISTINE[path] = SentenceTransformer(path, device="cpu")
+    st = copy.deepcopy(_PRISTINE[path])
     st.max_seq_length = settings.max_length
+    st.train()
     return st
 
 
