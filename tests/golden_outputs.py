@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -130,6 +131,7 @@ def compute(data: Path | None) -> dict:
 
 
 if __name__ == "__main__":
-    data = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[1] / "shared" / "data"
+    default = os.environ.get("AUGMENT_SHARED_DATA", HERE.parents[1] / "shared" / "data")
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(default)
     FIXTURE.write_text(json.dumps(compute(data), indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {FIXTURE}")
