@@ -266,7 +266,7 @@ class BenchResult:
             "json": self.write_json(folder / f"{stem}.json"),
             "markdown": folder / f"{stem}.md",
         }
-        paths["png"] = self.plot(folder / f"{stem}.png")
+        paths["png"] = self.plot(folder / f"{stem}.png", self.meta.get("primary_metric"))
         md = self.to_markdown(title) + f"\n![differences against none]({stem}.png)\n"
         paths["markdown"].write_text(md)
         return paths

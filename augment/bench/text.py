@@ -238,6 +238,7 @@ class TextBenchmark:
         result = result or new_result()
         plan = self.plan(name, train, test)
         result.meta.setdefault("plan", {})[name] = plan
+        result.meta["primary_metric"] = PRIMARY_METRIC
         result.pairs = list(
             dict.fromkeys([*map(tuple, result.pairs), *comparisons(self.arm_strategies)])
         )
