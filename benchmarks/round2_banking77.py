@@ -44,7 +44,9 @@ SETTINGS = {
 
 
 def write(result, out: Path) -> None:
-    result.meta["elapsed_s"] = round(time.perf_counter() - START, 1)
+    result.meta.setdefault("primary_metric", "macro_f1")
+    if "elapsed_s" not in result.meta:
+        result.meta["elapsed_s"] = round(time.perf_counter() - START, 1)
     done = sorted({t.seed for t in result.trials})
     result.meta["seeds_done"] = done
     paths = result.write(out, STEM, title=TITLE)
