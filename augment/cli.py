@@ -99,7 +99,20 @@ def _bench(args: argparse.Namespace) -> int:
         text_overrides["n_variants"] = args.variants
     if args.models:
         text_overrides["models"] = tuple(m.strip() for m in args.models.split(","))
+    if args.steps:
+        text_overrides["step_grid"] = tuple(int(s) for s in args.steps.split(","))
+    if args.step_folds is not None:
+        text_overrides["step_splits"] = args.step_folds
+    if args.test_per_class is not None:
+        text_overrides["test_per_class"] = args.test_per_class
+    sets = tuple(s.strip() for s in args.sets.split(",")) if args.sets else None
     try:
+        if args.strategies is not None:
+            if args.task != "text":
+                raise ValueError("--strategies is for the text benchmark")
+            text_overrides["strategies"] = suite.text_strategies(args.strategies)
+            if sets is None and not args.quick:
+                sets = suite.ROUND_TWO_SETS
         for task in tasks:
             if task == "text" and (args.train or args.test):
                 if not (args.train and args.test):
@@ -111,7 +124,9 @@ def _bench(args: argparse.Namespace) -> int:
                     raise ValueError("--data FILE is for one image or persona benchmark")
                 inputs = args.data
             elif args.data is not None:
-                inputs = suite.shared_inputs(args.data, task, args.quick)
+                inputs = suite.shared_inputs(
+                    args.data, task, args.quick, sets if task == "text" else None
+                )
             else:
                 raise ValueError(
                     f"{task}: give --data (a folder like ../shared/data)"
@@ -127,6 +142,7 @@ def _bench(args: argparse.Namespace) -> int:
                 args.out,
                 quick=args.quick,
                 show_progress=False if args.quiet else None,
+                stem=args.stem,
                 **(text_overrides if task == "text" else overrides),
             )
             print(result.to_markdown(f"{task}"))
@@ -197,7 +213,30 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seeds", type=int, default=None, help="training samples per size")
     bench.add_argument("--sizes", default=None, help="text: e.g. 500,10/class")
     bench.add_argument("--variants", type=int, default=None, help="text: EDA variants per row")
-    bench.add_argument("--models", default=None, help="text: tfidf,minilm")
+    bench.add_argument("--models", default=None, help="text: any of tfidf,minilm,setfit,finetune")
+    bench.add_argument(
+        "--strategies",
+        type=Path,
+        default=None,
+        help="text: YAML file of strategies (pipeline + filter per arm); see docs/benchmarks/"
+        "downstream_round2.md",
+    )
+    bench.add_argument(
+        "--sets", default=None, help="text: data sets under DATA/text, e.g. banking77,trec,sst2"
+    )
+    bench.add_argument(
+        "--steps", default=None, help="text: step budgets the fine-tuned encoders are tuned over"
+    )
+    bench.add_argument(
+        "--step-folds", type=int, default=None, help="text: grouped-CV folds of the step tuning"
+    )
+    bench.add_argument(
+        "--test-per-class",
+        type=int,
+        default=None,
+        help="text: score on a fixed stratified subset of the test file (N rows per class)",
+    )
+    bench.add_argument("--stem", default=None, help="file name stem of the results")
     bench.add_argument(
         "--out",
         type=Path,

@@ -24,6 +24,7 @@ PAGES = [
     "docs/personas.md",
     "docs/benchmarks/downstream.md",
     "docs/text_generators.md",
+    "docs/benchmarks/round2.md",
 ]
 
 

@@ -100,6 +100,8 @@ class BenchResult:
             out[m] = g[m].mean()
             out[f"{m}_sd"] = g[m].std(ddof=1)
         out["param"] = g["param"].agg(_mode)
+        if "degenerate" in df:
+            out["degenerate"] = g["degenerate"].agg(_count_true)
         return out.reset_index()
 
     def differences(self) -> pd.DataFrame:
@@ -184,14 +186,18 @@ class BenchResult:
             head += [f"Δ {m} vs {first}" for m in self.metrics] if first else []
             lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             for _, r in tab.iterrows():
-                cells = [r.arm, f"{r.n_train:,.0f}"]
+                bad = int(r.get("degenerate", 0) or 0)
+                arm = f"{r.arm} ⚠ {bad}/{r.seeds} degenerate" if bad else r.arm
+                cells = [arm, f"{r.n_train:,.0f}"]
                 cells += [_mean_sd(r[m], r[f"{m}_sd"]) for m in self.metrics]
                 for m in self.metrics if first else []:
                     hit = d[(d.arm == r.arm) & (d.baseline == first) & (d.metric == m)]
                     cells.append(_interval(hit.iloc[0]) if len(hit) else "")
                 lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-            others = [(a, b) for a, b in self.pairs if b != first]
-            others = [p for p in others if ((d.arm == p[0]) & (d.baseline == p[1])).any()]
+            ran = set(tab.arm)
+            others = [
+                (a, b) for a, b in self.pairs if b != first or a not in ran
+            ]  # every planned comparison: the ones not in the table above, run or not
             if others:
                 lines += [
                     "",
@@ -202,7 +208,7 @@ class BenchResult:
                     cells = [f"{a} vs {b}"]
                     for m in self.metrics:
                         hit = d[(d.arm == a) & (d.baseline == b) & (d.metric == m)]
-                        cells.append(_interval(hit.iloc[0]) if len(hit) else "")
+                        cells.append(_interval(hit.iloc[0]) if len(hit) else "not run")
                     lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
         lines.append(
@@ -241,16 +247,26 @@ class BenchResult:
             ax.set_visible(False)
         return save_figure(fig, path)
 
+    def write_json(self, path: str | Path) -> Path:
+        """Every figure (and the plan, once a benchmark has put it in ``meta``) as JSON, written
+        atomically: called before training and as trials come in, it always holds a whole
+        file."""
+        from augment.io.atomic import atomic_write_text
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), indent=1, default=json_default) + "\n"
+        return atomic_write_text(path, text)
+
     def write(self, folder: str | Path, stem: str, title: str | None = None) -> dict[str, Path]:
         """``{stem}.json``, ``{stem}.md`` and ``{stem}.png`` in ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {
-            "json": folder / f"{stem}.json",
+            "json": self.write_json(folder / f"{stem}.json"),
             "markdown": folder / f"{stem}.md",
         }
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=1, default=json_default) + "\n")
-        paths["png"] = self.plot(folder / f"{stem}.png")
+        paths["png"] = self.plot(folder / f"{stem}.png", self.meta.get("primary_metric"))
         md = self.to_markdown(title) + f"\n![differences against none]({stem}.png)\n"
         paths["markdown"].write_text(md)
         return paths
@@ -263,6 +279,10 @@ def _mean_sd(mean: float, sd: float) -> str:
 def _interval(r: pd.Series) -> str:
     text = f"{100 * r['diff']:+.1f} [{100 * r['low']:+.1f}, {100 * r['high']:+.1f}]"
     return f"**{text}**" if r["low"] > 0 or r["high"] < 0 else text
+
+
+def _count_true(values: pd.Series) -> int:
+    return int(values.fillna(False).astype(bool).sum())
 
 
 def _mode(values: pd.Series) -> Any:

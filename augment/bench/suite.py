@@ -17,6 +17,9 @@ from augment.bench.results import BenchResult
 #: The shared text sets the full text benchmark runs on, and the one ``--quick`` runs on.
 TEXT_SETS = ("sst2", "cr", "trec")
 QUICK_TEXT_SET = "trec"
+#: The sets of the second round (``--strategies``): 77 confusable intents, 6 question types, and
+#: binary sentiment.
+ROUND_TWO_SETS = ("banking77", "trec", "sst2")
 TASKS = ("text", "image", "persona")
 
 
@@ -38,6 +41,16 @@ def text(
     for name, train, test in sets:
         TextBenchmark(train, test, name=name, show_progress=show_progress, **settings).run(result)
     return result
+
+
+def text_strategies(path: str | Path) -> list[Any]:
+    """The strategies of a ``--strategies`` file, validated and checked to run here (a
+    :class:`~augment.bench.strategies.StrategyError` naming the strategy otherwise)."""
+    from augment.bench.strategies import check_available, load_strategies
+
+    strategies = load_strategies(path)
+    check_available(strategies)
+    return strategies
 
 
 def image(
@@ -72,20 +85,23 @@ def persona(
 #: The files each task reads from a data folder laid out like ../shared/data (the folder itself
 #: is always passed in, e.g. ``augment bench image --data DIR``).
 LAYOUT: dict[str, Any] = {
-    "text": lambda root, quick: [
+    "text": lambda root, quick, sets=None: [
         (n, root / "text" / n / "train.txt", root / "text" / n / "test.txt")
-        for n in ((QUICK_TEXT_SET,) if quick else TEXT_SETS)
+        for n in (sets or ((QUICK_TEXT_SET,) if quick else TEXT_SETS))
     ],
     "image": lambda root, quick: root / "image" / "pneumoniamnist.npz",
     "persona": lambda root, quick: root / "tabular" / "telco_churn.csv",
 }
 
 
-def shared_inputs(data_dir: str | Path, task: str, quick: bool = False) -> Any:
-    """What ``task`` reads from the data folder ``data_dir``, checked to exist."""
+def shared_inputs(
+    data_dir: str | Path, task: str, quick: bool = False, sets: Sequence[str] | None = None
+) -> Any:
+    """What ``task`` reads from the data folder ``data_dir``, checked to exist; ``sets`` names
+    the text sets (folders under ``text/``) instead of the default ones."""
     if task not in LAYOUT:
         raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
-    inputs = LAYOUT[task](Path(data_dir), quick)
+    inputs = LAYOUT[task](Path(data_dir), quick, *([tuple(sets)] if sets else []))
     paths = [p for _, a, b in inputs for p in (a, b)] if isinstance(inputs, list) else [inputs]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
@@ -107,6 +123,7 @@ def run_task(
     out: str | Path,
     quick: bool = False,
     show_progress: bool | None = None,
+    stem: str | None = None,
     **overrides: Any,
 ) -> tuple[BenchResult, dict[str, Path], float]:
     """Run one task and write ``downstream_{task}.{json,md,png}`` to ``out`` (with the task's
@@ -116,6 +133,9 @@ def run_task(
 
     start = time.perf_counter()
     runner = {"text": text, "image": image, "persona": persona}[task]
+    if task == "text":  # the plan, then the trials as they come, on disk before the end
+        partial = Path(out) / f"{stem or f'downstream_{task}'}.json"
+        overrides.setdefault("on_update", lambda r: r.write_json(partial))
     result = runner(inputs, quick=quick, show_progress=show_progress, **overrides)
     elapsed = time.perf_counter() - start
     result.meta["elapsed_s"] = round(elapsed, 1)
@@ -123,7 +143,7 @@ def run_task(
     result.meta["machine"] = f"{platform.machine()}, {os.cpu_count()} CPU cores"
     title = TITLES[task] + (" (quick mode: a smoke run, not a result)" if quick else "")
     with threadpool_limits(1, user_api="blas"):  # small matrix products: threads only contend
-        paths = result.write(out, f"downstream_{task}", title=title)
+        paths = result.write(out, stem or f"downstream_{task}", title=title)
     notes = getattr(importlib.import_module(f"augment.bench.{task}"), "notes", None)
     if notes is not None:
         md = paths["markdown"]

@@ -13,7 +13,12 @@ cannot be flattered by the augmentation:
 * the validation score is on original rows only, the rows a test set is made of;
 * rows with no source (synthetic rows such as personas) are training rows in every fold.
 
-Ties go to the smaller ``C`` (the stronger regularisation).
+The score is the log-loss of the validation rows (a proper score: it rewards calibrated
+probabilities, so a model that predicts one class for everything cannot tie with a useful one the
+way it can on accuracy over a few dozen rows); scores within ``TIE_TOLERANCE`` of the best are
+ties, and ties go to the grid value nearest the default (``C = 1``). A model that predicts one
+class for every test row is *degenerate* (:func:`is_degenerate`); the benchmarks flag it in their
+results instead of averaging it in silently.
 """
 
 from __future__ import annotations
@@ -30,6 +35,15 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 #: Decades from strong to weak regularisation: the grid every logistic regression is tuned on.
 C_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+#: scikit-learn's default ``C``: where ties go.
+DEFAULT_C = 1.0
+#: Validation log-losses closer than this to the best one count as ties.
+TIE_TOLERANCE = 1e-4
+#: How a grid value is scored on the validation rows: ``log_loss`` (lower is better) or the
+#: round-one ``accuracy`` (kept to show what it did).
+SCORINGS = ("log_loss", "accuracy")
+#: Probabilities are clipped here before the log (a class the fold never saw gets this).
+_EPS = 1e-15
 
 #: featurize(train_items) -> (train_matrix, transform): fitted on the training items only, with the
 #: function that turns other items into the same features.
@@ -121,6 +135,40 @@ class Tuned:
     n_folds: int = 0
 
 
+def validation_loss(
+    y: np.ndarray, proba: np.ndarray, classes: Sequence[Any], scoring: str = "log_loss"
+) -> float:
+    """Mean loss of predicted class probabilities ``proba`` (columns in the order of
+    ``classes``) on labels ``y``: the log-loss (a label the model never saw costs
+    ``-log(1e-15)``), or ``1 - accuracy`` with ``scoring="accuracy"``."""
+    if scoring not in SCORINGS:
+        raise ValueError(f"unknown scoring {scoring!r}; choose from {SCORINGS}")
+    classes = np.asarray(classes)
+    if scoring == "accuracy":
+        return float(np.mean(classes[np.argmax(proba, axis=1)] != np.asarray(y)))
+    col = {c: j for j, c in enumerate(classes.tolist())}
+    idx = np.array([col.get(v, -1) for v in np.asarray(y).tolist()])
+    p = np.where(idx >= 0, proba[np.arange(len(idx)), np.maximum(idx, 0)], 0.0)
+    return float(-np.mean(np.log(np.clip(p, _EPS, 1.0))))
+
+
+def choose(
+    grid: Sequence[Any], losses: Sequence[float], default: Any, tolerance: float = TIE_TOLERANCE
+) -> Any:
+    """The grid value with the lowest loss; values within ``tolerance`` of it tie, and ties go
+    to the value nearest ``default`` in grid order (the default itself when it ties)."""
+    losses = np.asarray(losses, dtype=float)
+    tied = np.flatnonzero(losses <= np.nanmin(losses) + tolerance)
+    grid = list(grid)
+    anchor = grid.index(default) if default in grid else len(grid) // 2
+    return grid[int(tied[np.argmin(np.abs(tied - anchor))])]
+
+
+def is_degenerate(predictions: Sequence[Any]) -> bool:
+    """A model that predicts one class for every row: a constant, whatever its scores say."""
+    return len(np.unique(np.asarray(predictions))) <= 1
+
+
 def tune_and_fit(
     estimator: Any,
     param: str,
@@ -129,10 +177,12 @@ def tune_and_fit(
     featurize: Featurize | None = None,
     n_splits: int = 4,
     random_state: int = 0,
-    default: Any = None,
+    default: Any = DEFAULT_C,
+    scoring: str = "log_loss",
 ) -> tuple[Tuned, Callable[[Sequence[Any]], Any]]:
     """Choose ``param`` of the scikit-learn ``estimator`` from ``grid`` by grouped
-    cross-validation (accuracy on original rows), then fit it on all of ``data``.
+    cross-validation (the validation log-loss of the original rows, pooled over folds; see the
+    module docstring), then fit it on all of ``data``.
 
     Within a fold the grid is fitted in the order given, each fit warm-started from the last
     where the estimator supports it (give a grid from strong to weak regularisation); the final
@@ -140,9 +190,12 @@ def tune_and_fit(
 
     ``featurize`` turns items into a model's input, fitted on the training side only (a TF-IDF
     vocabulary, say); ``None`` uses the items as they are. Returns the tuned model and a
-    function that featurizes new items the way the final model saw its training rows. With too
-    few rows to cross-validate, ``default`` (or the grid's middle) is used.
+    function that featurizes new items the way the final model saw its training rows. Ties,
+    and too few rows to cross-validate, go to ``default`` (the grid's middle when it is not in
+    the grid). ``cv_scores`` holds each value's pooled validation loss (lower is better).
     """
+    if scoring not in SCORINGS:
+        raise ValueError(f"unknown scoring {scoring!r}; choose from {SCORINGS}")
     feat = featurize or _identity
     splits = folds(data, n_splits, random_state)
     scores: dict[Any, float] = {}
@@ -156,12 +209,14 @@ def tune_and_fit(
                 model.set_params(warm_start=True)
             for j, p in enumerate(grid):
                 model.set_params(**{param: p}).fit(x_tr, data.labels[train])
-                totals[j] += (model.predict(x_va) == data.labels[val]).sum()
-        acc = totals / sum(len(v) for _, v in splits)
-        scores = {p: float(a) for p, a in zip(grid, acc)}
-        best = grid[int(np.flatnonzero(acc == acc.max())[0])]  # first = smallest C on ties
+                proba = model.predict_proba(x_va)
+                loss = validation_loss(data.labels[val], proba, model.classes_, scoring)
+                totals[j] += loss * len(val)
+        losses = totals / sum(len(v) for _, v in splits)
+        scores = {p: float(a) for p, a in zip(grid, losses)}
+        best = choose(grid, losses, default)
     else:
-        best = default if default is not None else grid[len(grid) // 2]
+        best = default if default in grid else grid[len(grid) // 2]
     x_all, transform = feat(data.items)
     model = clone(estimator).set_params(**{param: best}).fit(x_all, data.labels)
     return Tuned(model, best, scores, len(splits)), transform
