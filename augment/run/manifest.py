@@ -96,10 +96,11 @@ class Manifest:
         atomic_write_json(self.path, self.data)
 
     def summary(self) -> dict[str, Any]:
-        """The shards' summaries added up: count per verdict reason, and candidates and
-        accepted per operation chain."""
+        """The shards' summaries added up: count per verdict reason, candidates and accepted per
+        operation chain, and planned, candidates and accepted per label."""
         reasons: dict[str, int] = {}
         ops: dict[str, list[int]] = {}
+        labels: dict[str, list[int]] = {}
         for s in self.data["shards"].values():
             part = s.get("summary") or {}
             for r, n in part.get("reasons", {}).items():
@@ -108,7 +109,11 @@ class Manifest:
                 tot = ops.setdefault(chain, [0, 0])
                 tot[0] += int(n)
                 tot[1] += int(acc)
-        return {"reasons": reasons, "operations": ops}
+            for label, counts in part.get("labels", {}).items():
+                tot = labels.setdefault(label, [0] * len(counts))
+                for k, n in enumerate(counts):
+                    tot[k] += int(n)
+        return {"reasons": reasons, "operations": ops, "labels": labels}
 
     def totals(self) -> dict[str, int]:
         keys = ("rows", "candidates", "accepted", "rejected", "errors")

@@ -7,12 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from augment.augmenter import Augmenter
+from augment.augmenter import Augmenter, fit_filter
 from augment.candidate import RECORD_COLUMNS
 from augment.pipeline import modality_named
 from augment.result import AugmentResult
 from augment.run.config import RunConfig
-from augment.run.inputs import Shard
+from augment.run.inputs import Shard, iter_shards
 from fidelity.filter import FidelityFilter
 
 ERROR_COLUMNS = ["source_id", "row", "variant", "stage", "error"]
@@ -25,8 +25,19 @@ def build_pipeline(cfg: RunConfig) -> Any:
 
 
 def build_filter(cfg: RunConfig) -> FidelityFilter:
-    """The filter a config's ``filter`` section describes, for its modality."""
-    return modality_named(cfg.modality).config_filter(cfg.filter, cfg.shard_rows)
+    """The filter a config's ``filter`` section describes, for its modality; a label check in
+    it is fitted on every input row with its label (the same fit in every shard and process)."""
+    flt = modality_named(cfg.modality).config_filter(cfg.filter, cfg.shard_rows)
+    if flt.needs_fit:
+        if cfg.input.label_column is None and cfg.input.resolved_format() in (
+            "csv",
+            "jsonl",
+            "parquet",
+        ):
+            raise ValueError("filter.checks has a label check, but input.label_column is unset")
+        rows = [s for shard in iter_shards(cfg.input, 10_000) for s in shard.sources]
+        fit_filter(flt, rows, what="input rows")
+    return flt
 
 
 @dataclass
@@ -45,13 +56,16 @@ def summaries(result: AugmentResult) -> dict[str, Any]:
     """A result's summaries in plain JSON: counts per verdict reason and, per operation chain,
     candidates and accepted."""
     reasons = result.summary()
+    reasons = reasons[~reasons.reason.isin(["error", "shortfall"])]
     per_op = result.accept_rate_by_operation()
     return {
-        "reasons": {
-            str(r): int(n) for r, n in zip(reasons["reason"], reasons["count"]) if r != "error"
-        },
+        "reasons": {str(r): int(n) for r, n in zip(reasons["reason"], reasons["count"])},
         "operations": {
             str(r.op_chain): [int(r.candidates), int(r.accepted)] for r in per_op.itertuples()
+        },
+        "labels": {
+            str(r.label): [int(r.planned), int(r.candidates), int(r.accepted)]
+            for r in result.acceptance_by_label().itertuples()
         },
     }
 
