@@ -78,6 +78,13 @@ def _bench(args: argparse.Namespace) -> int:
     if args.models:
         text_overrides["models"] = tuple(m.strip() for m in args.models.split(","))
     try:
+        if args.checks:
+            from augment.run.config import check_spec
+
+            checks = [c.strip() for c in args.checks.split(",") if c.strip()]
+            for c in checks:
+                check_spec(c)
+            text_overrides["checks"] = checks
         for task in tasks:
             if task == "text" and (args.train or args.test):
                 if not (args.train and args.test):
@@ -173,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default=None, help="text: e.g. 500,10/class")
     bench.add_argument("--variants", type=int, default=None, help="text: EDA variants per row")
     bench.add_argument("--models", default=None, help="text: tfidf,minilm")
+    bench.add_argument(
+        "--checks",
+        default=None,
+        help="text: the filter's checks in order, e.g. band,label,siblings (default: band)",
+    )
     bench.add_argument(
         "--out",
         type=Path,

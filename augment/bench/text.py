@@ -100,6 +100,10 @@ class TextBenchmark:
         ``"tfidf"`` and/or ``"minilm"``.
     fidelity_filter:
         The filter of the ``filtered`` and ``targeted`` arms; default band and MiniLM.
+    checks:
+        The checks of the default filter, by name or ``{"name": ..., **params}``
+        (``["band", "label", "siblings"]``); default the band alone. A label check is fitted
+        on each training sample (its rows and labels) before its variants are judged.
     """
 
     train: str | Path
@@ -111,6 +115,7 @@ class TextBenchmark:
     alpha: float = 0.05
     models: Sequence[str] = MODELS
     fidelity_filter: FidelityFilter | None = None
+    checks: Sequence[str | dict[str, Any]] | None = None
     targeted_max_per_row: int = 64
     c_grid: Sequence[float] = C_GRID
     n_splits: int = 4
@@ -138,7 +143,9 @@ class TextBenchmark:
         name = self.name or Path(self.train).parent.name
         if train.empty or test.empty:
             raise ValueError(f"{name}: empty training or test file")
-        flt = self.fidelity_filter or FidelityFilter(TextEncoder(cache_size=500_000))
+        flt = self.fidelity_filter or FidelityFilter(
+            TextEncoder(cache_size=500_000), checks=self.checks
+        )
         self._encoder = flt._encoder()
         result = result or new_result()
         result.truth[name] = test["label"].to_numpy()
@@ -178,6 +185,7 @@ class TextBenchmark:
             "filter": {
                 "encoder": getattr(flt._encoder(), "name", "?"),
                 "band": [flt.min_similarity, flt.max_similarity],
+                "checks": [c.to_dict() for c in flt.checks],
             },
             "c_grid": list(self.c_grid),
             "cv": f"{self.n_splits} folds over original rows, stratified, variants on the "
@@ -212,7 +220,12 @@ class TextBenchmark:
                 targeted = None
         most = np.maximum(plan, targeted) if targeted is not None else plan
         # variant v of row rid has the seed sample_seed(seed, f"{random_state}:{rid}", v)
-        sources = [Source(f"{self.random_state}:{rid}", text) for text, rid in zip(texts, row_ids)]
+        sources = [
+            Source(f"{self.random_state}:{rid}", text, label)
+            for text, rid, label in zip(texts, row_ids, labels)
+        ]
+        if any(c.name == "label" for c in flt.checks):  # a label check learns from this sample
+            flt.fit(texts, list(labels), ids=[s.id for s in sources])
         position = {s.id: j for j, s in enumerate(sources)}
         counts = {s.id: int(most[j]) for j, s in enumerate(sources)}
         made, failed = make_candidates(pipeline, variant_requests(sources, counts, seed))
@@ -221,7 +234,14 @@ class TextBenchmark:
         src = [position[c.source_id] for c in made]
         var = [c.variant for c in made]
         src_a, var_a = np.asarray(src, dtype=np.int64), np.asarray(var)
-        verdicts = judge(pipeline, flt, [texts[j] for j in src], cand)
+        verdicts = judge(
+            pipeline,
+            flt,
+            [texts[j] for j in src],
+            cand,
+            labels=[c.label for c in made],
+            source_ids=[c.source_id for c in made],
+        )
         accepted = np.array([v.accepted for v in verdicts], dtype=bool)
         uniform = var_a < plan[src_a]
         u = np.flatnonzero(uniform)
