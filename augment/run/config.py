@@ -122,7 +122,7 @@ class FilterConfig(_Strict):
 
     @model_validator(mode="after")
     def _known_checks(self) -> FilterConfig:
-        for spec in self.check_specs():
+        for spec in self.check_specs() or []:
             check_spec(spec)
         return self
 
