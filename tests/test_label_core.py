@@ -218,3 +218,31 @@ def test_augment_run_fits_the_label_check_on_the_input_and_reports_per_label(tmp
     raw2 = {**raw, "input": {"path": "nolabel.csv", "label_column": None}, "output": "o2"}
     with pytest.raises(ValueError, match="label_column is unset"):
         Job(RunConfig.from_dict(raw2, base=tmp_path), show_progress=False).run()
+
+
+def test_augment_bench_takes_checks_by_name(shared_data, text_encoder, capsys):
+    from augment.bench.text import TextBenchmark
+    from augment.cli import main
+
+    code = main(["bench", "text", "--train", "a.txt", "--test", "b.txt", "--checks", "band,labl"])
+    assert code == 2
+    assert "unknown check 'labl'; known: band, fluency, label, siblings" in capsys.readouterr().err
+    root = shared_data / "text" / "trec"
+    flt = FidelityFilter(text_encoder, checks=["band", "label", "siblings"])
+    bench = TextBenchmark(
+        root / "train.txt",
+        root / "test.txt",
+        sizes=("3/class",),
+        seeds=1,
+        n_variants=2,
+        models=("tfidf",),
+        c_grid=(1.0,),
+        n_splits=2,
+        fidelity_filter=flt,
+        show_progress=False,
+    )
+    result = bench.run()
+    assert not flt.needs_fit  # fitted on the training sample before its variants were judged
+    names = [c["name"] for c in result.meta["filter"]["checks"]]
+    assert names == ["band", "label", "siblings"]
+    assert {"none", "filtered"} <= set(result.per_trial().arm)
