@@ -54,7 +54,7 @@ def make_candidates(
     pipeline: Pipeline, requests: Iterable[Request], bar: Any = None
 ) -> tuple[list[Candidate], list[dict[str, Any]]]:
     """Run ``pipeline`` on every request; a request whose pipeline raises becomes an error
-    record (``source_id``, ``variant``, ``seed``, ``error``) and the batch goes on."""
+    record (``source_id``, ``label``, ``variant``, ``seed``, ``error``) and the batch goes on."""
     candidates: list[Candidate] = []
     errors: list[dict[str, Any]] = []
     for src, v, seed in requests:
@@ -64,6 +64,7 @@ def make_candidates(
             errors.append(
                 {
                     "source_id": src.id,
+                    "label": src.label,
                     "variant": v,
                     "seed": seed,
                     "error": f"{type(exc).__name__}: {exc}",
@@ -284,7 +285,7 @@ class Augmenter:
         candidates, errors = self.generate(srcs)
         if not self.top_up:
             self.judge(srcs, candidates)
-            return AugmentResult(candidates, errors, n_sources=len(srcs), planned=planned)
+            return AugmentResult(candidates, errors, len(srcs), planned, planned_by_source=counts)
         with remembering_siblings(self.filter) as has_siblings:
             if not has_siblings:
                 log.warning(
@@ -293,7 +294,7 @@ class Augmenter:
                 )
             self.judge(srcs, candidates)
             self._top_up(srcs, counts, planned, candidates, errors)
-        return AugmentResult(candidates, errors, n_sources=len(srcs), planned=planned, top_up=True)
+        return AugmentResult(candidates, errors, len(srcs), planned, True, counts)
 
     def _top_up(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,9 @@ class AugmentResult:
 
     ``planned`` is the plan's count of variants per label (the sum of its sources' counts);
     ``top_up`` says whether the augmenter drew more candidates to reach it (then ``summary``
-    has a ``shortfall`` row when a label stayed short). :meth:`acceptance_by_label` shows both.
+    has a ``shortfall`` row when a label stayed short). :meth:`acceptance_by_label` shows both;
+    :meth:`acceptance_by` shows the same per segment or slice (``planned_by_source``: the
+    plan's count per source id).
     """
 
     candidates: list[Candidate]
@@ -29,6 +32,7 @@ class AugmentResult:
     n_sources: int = 0
     planned: dict[Any, int] | None = None
     top_up: bool = False
+    planned_by_source: dict[Any, int] | None = None
 
     @property
     def accepted(self) -> list[Candidate]:
@@ -70,23 +74,23 @@ class AugmentResult:
         ``errors`` (pipeline failures) and the count of each rejection reason
         (:func:`fidelity.report.acceptance_by_label`). A filter that thins one class more than
         another shows here; ``Augmenter(top_up=True)`` draws more for the short ones."""
-        from fidelity.report import acceptance_by_label
-
-        table = acceptance_by_label(
-            [c.verdict for c in self.candidates], [_key(c.label) for c in self.candidates]
+        by_source = {c.source_id: c.label for c in self.candidates}
+        err = [e["label"] if "label" in e else by_source.get(e["source_id"]) for e in self.errors]
+        return _acceptance(
+            self.candidates, [c.label for c in self.candidates], self.planned or {}, err, "label"
         )
-        table = table.set_index("label")
-        planned = {_key(k): n for k, n in (self.planned or {}).items()}
-        labels = list(dict.fromkeys([*planned, *table.index]))
-        table = table.reindex(labels)
-        num = table.columns
-        table[num] = table[num].fillna(0).astype({c: "int64" for c in num if c != "accept_rate"})
-        table.insert(0, "planned", [planned.get(k, 0) for k in labels])
-        table["shortfall"] = (table["planned"] - table["accepted"]).clip(lower=0)
-        by_source = {c.source_id: _key(c.label) for c in self.candidates}
-        err = pd.Series([by_source.get(e["source_id"]) for e in self.errors], dtype="object")
-        table["errors"] = [int((err == k).sum()) for k in labels]
-        return table.rename_axis("label").reset_index()
+
+    def acceptance_by(self, group_of: Mapping[Any, Any], name: str = "slice") -> pd.DataFrame:
+        """The same table per segment or slice: ``group_of`` maps a source id to its group (a
+        column of the plan, a slice of the data); ``planned`` adds up the plan's counts of the
+        group's sources (``planned_by_source``), and ids not in it are ``(none)``."""
+        planned: dict[Any, int] = {}
+        for sid, n in (self.planned_by_source or {}).items():
+            g = group_of.get(sid)
+            planned[g] = planned.get(g, 0) + n
+        keys = [group_of.get(c.source_id) for c in self.candidates]
+        err = [group_of.get(e["source_id"]) for e in self.errors]
+        return _acceptance(self.candidates, keys, planned, err, name)
 
     def accept_rate_by_operation(self) -> pd.DataFrame:
         """Accept rate of each operation chain (how often what it made was kept)."""
@@ -94,6 +98,30 @@ class AugmentResult:
             [" > ".join(op.name for op in c.operations) or "(none)" for c in self.candidates],
             [c.accepted for c in self.candidates],
         )
+
+
+def _acceptance(
+    candidates: Sequence[Candidate],
+    keys: Sequence[Any],
+    planned: Mapping[Any, int],
+    error_keys: Sequence[Any],
+    name: str,
+) -> pd.DataFrame:
+    """Planned, candidates, accepted, accept rate, each reason, shortfall and errors per key."""
+    from fidelity.report import acceptance_by_label
+
+    table = acceptance_by_label([c.verdict for c in candidates], [_key(k) for k in keys])
+    table = table.set_index("label")
+    planned = {_key(k): n for k, n in planned.items()}
+    groups = list(dict.fromkeys([*planned, *table.index]))
+    table = table.reindex(groups)
+    num = table.columns
+    table[num] = table[num].fillna(0).astype({c: "int64" for c in num if c != "accept_rate"})
+    table.insert(0, "planned", [planned.get(k, 0) for k in groups])
+    table["shortfall"] = (table["planned"] - table["accepted"]).clip(lower=0)
+    err = pd.Series([_key(k) for k in error_keys], dtype="object")
+    table["errors"] = [int((err == k).sum()) for k in groups]
+    return table.rename_axis(name).reset_index()
 
 
 def _key(label: Any) -> Any:

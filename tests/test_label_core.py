@@ -139,6 +139,11 @@ def test_top_up_reaches_the_planned_count_per_class_or_reports_the_shortfall(ban
     per_source = Counter((c.source_id, c.payload.casefold()) for c in topped.accepted)
     assert max(per_source.values()) == 1  # no accepted variant emitted twice
     assert table["candidates"].sum() == len(topped.candidates)
+    # the same accounting per slice of the sources
+    half = {s.id: "first rows" if s.id.endswith(("-0", "-1")) else "other rows" for s in sources}
+    by_slice = topped.acceptance_by(half).set_index("slice")
+    assert by_slice["planned"].to_dict() == {"first rows": 6, "other rows": 9}
+    assert by_slice["accepted"].sum() == table["accepted"].sum() == len(topped.accepted)
 
 
 def test_augmented_dataset_and_augment_batch_judge_with_the_label(banking, text_encoder):
