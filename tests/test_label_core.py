@@ -218,6 +218,17 @@ def test_augment_run_fits_the_label_check_on_the_input_and_reports_per_label(tmp
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Acceptance per label" in report and "### label_shift" in report
 
+    # with top-up, the shard's augmenter draws more for the labels the filter left short
+    topped = {**raw, "filter": {**raw["filter"], "top_up": True, "max_attempts": 3}, "output": "t"}
+    Job(RunConfig.from_dict(topped, base=tmp_path), show_progress=False).run()
+    done = json.loads((tmp_path / "t" / "manifest.json").read_text())
+    for shard in done["shards"].values():  # top-up works within a shard
+        for label, (planned, candidates, accepted) in shard["summary"]["labels"].items():
+            assert accepted == planned or candidates == 3 * planned, (label, shard)
+    again = done["summary"]["labels"]
+    assert again["card_arrival"][2] < 11  # the planted rows' label_shift stays a shortfall
+    assert sum(v[2] for v in again.values()) > sum(v[2] for v in labels.values())
+
     # an input without labels cannot fit the label check
     pd.DataFrame({"text": [r[0] for r in rows]}).to_csv(tmp_path / "nolabel.csv", index=False)
     raw2 = {**raw, "input": {"path": "nolabel.csv", "label_column": None}, "output": "o2"}

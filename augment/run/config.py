@@ -119,6 +119,10 @@ class FilterConfig(_Strict):
     label: dict[str, Any] | None = None
     fluency: dict[str, Any] | None = None
     siblings: dict[str, Any] | None = None
+    top_up: bool = Field(
+        False, description="draw more candidates for the labels the filter left short (per shard)"
+    )
+    max_attempts: int = Field(3, ge=1, description="top-up: draws per planned variant at most")
 
     @model_validator(mode="after")
     def _known_checks(self) -> FilterConfig:

@@ -91,6 +91,8 @@ class ShardProcessor:
                 self.counts,
                 self.cfg.seed,
                 show_progress=False,
+                top_up=self.cfg.filter.top_up,
+                max_attempts=self.cfg.filter.max_attempts,
             )
         return self._augmenter
 
