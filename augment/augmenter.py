@@ -26,7 +26,7 @@ import pandas as pd
 from augment.candidate import Candidate, Source, sample_seed
 from augment.pipeline import Pipeline, check_constraint, modality_of
 from augment.result import AugmentResult
-from augment.targeting import plan_counts
+from augment.targeting import check_plan_ids, plan_counts
 from fidelity.checks.siblings import SiblingCheck
 from fidelity.filter import FidelityFilter
 from fidelity.progress import progress
@@ -149,11 +149,14 @@ def _missing(label: Any) -> bool:
     return label is None or (isinstance(label, float) and math.isnan(label))
 
 
-def fit_filter(flt: FidelityFilter, sources: Sequence[Source], what: str = "sources") -> bool:
+def fit_filter(
+    flt: FidelityFilter, sources: Sequence[Source], what: str = "sources", force: bool = False
+) -> bool:
     """Fit ``flt``'s checks that learn from labelled sources (the label check) on ``sources``
-    (payloads, labels, ids) when :attr:`~fidelity.FidelityFilter.needs_fit`; returns whether it
-    fitted. A source without a label is a ``ValueError`` naming it and saying what to do."""
-    if not getattr(flt, "needs_fit", False):
+    (payloads, labels, ids) when :attr:`~fidelity.FidelityFilter.needs_fit` (or ``force``);
+    returns whether it fitted. A source without a label is a ``ValueError`` naming it and
+    saying what to do."""
+    if not (force or getattr(flt, "needs_fit", False)):
         return False
     missing = [s.id for s in sources if _missing(s.label)]
     if missing:
@@ -236,16 +239,27 @@ class Augmenter:
             self.fidelity_filter = resolve_filter(self.pipeline, None)
         return self.fidelity_filter
 
-    def _counts(self, sources: Sequence[Source]) -> dict[Any, int]:
-        counts = plan_counts(self.n_variants)
+    def _counts(self, sources: Sequence[Source], n_variants: Any = None) -> dict[Any, int]:
+        """The plan's count for every source (``n_variants``, default the Augmenter's)."""
+        counts = plan_counts(self.n_variants if n_variants is None else n_variants)
         if isinstance(counts, int):
             return {s.id: counts for s in sources}
         return {s.id: int(counts.get(s.id, 0)) for s in sources}
 
-    def generate(self, sources: Iterable[Source]) -> tuple[list[Candidate], list[dict[str, Any]]]:
-        """Candidates for every source, plus one error record per variant whose pipeline failed."""
+    def generate(
+        self,
+        sources: Iterable[Source],
+        n_variants: int | Mapping[Any, int] | pd.DataFrame | None = None,
+    ) -> tuple[list[Candidate], list[dict[str, Any]]]:
+        """Candidates for every source, plus one error record per variant whose pipeline failed.
+
+        ``n_variants`` (default: the Augmenter's) is checked first: a count that is negative,
+        boolean or fractional, or a plan naming an id that is not among ``sources``, is a
+        ``ValueError`` naming it (the plan would otherwise silently make nothing for it)."""
         sources = list(sources)
-        requests = list(variant_requests(sources, self._counts(sources), self.random_state))
+        counts = plan_counts(self.n_variants if n_variants is None else n_variants)
+        check_plan_ids(counts, (s.id for s in sources))
+        requests = list(variant_requests(sources, counts, self.random_state))
         with progress(len(requests), "augmenting", "variant", self.show_progress) as bar:
             return make_candidates(self.pipeline, requests, bar)
 
@@ -267,10 +281,15 @@ class Augmenter:
         return verdicts
 
     def run(
-        self, sources: Iterable[Source] | Sequence[Any], labels: Sequence[Any] | None = None
+        self,
+        sources: Iterable[Source] | Sequence[Any],
+        labels: Sequence[Any] | None = None,
+        n_variants: int | Mapping[Any, int] | pd.DataFrame | None = None,
     ) -> AugmentResult:
         """Generate and judge (and top up, with ``top_up=True``). ``sources`` are
-        :class:`Source` objects or bare payloads (their position is then their id)."""
+        :class:`Source` objects or bare payloads (their position is then their id);
+        ``n_variants`` overrides the Augmenter's for this call (a job passes each shard the
+        part of its plan for that shard's rows)."""
         srcs = as_sources(sources, labels)
         ids = [s.id for s in srcs]
         if len(set(ids)) != len(ids):
@@ -278,11 +297,11 @@ class Augmenter:
             raise ValueError(f"source id {dup!r} appears more than once: ids must be unique")
         if self.fidelity_filter is not None:  # a modality's default filter learns nothing
             fit_filter(self.fidelity_filter, srcs)
-        counts = self._counts(srcs)
+        counts = self._counts(srcs, n_variants)
         planned: dict[Any, int] = {}
         for s in srcs:
             planned[s.label] = planned.get(s.label, 0) + counts[s.id]
-        candidates, errors = self.generate(srcs)
+        candidates, errors = self.generate(srcs, n_variants)
         if not self.top_up:
             self.judge(srcs, candidates)
             return AugmentResult(candidates, errors, len(srcs), planned, planned_by_source=counts)

@@ -30,21 +30,26 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """``augment run``: exit 0 when the job completes with candidates; 2 with one line naming
+    the file, line or key and the cause for a config, input or plan that cannot be used (or a
+    job that made no candidate); 1 with one line for what the machine refused (a full disk)."""
+    from augment.io.lock import FolderLockedError
     from augment.run.config import ConfigError, RunConfig
     from augment.run.inputs import InputError
-    from augment.run.job import Job
+    from augment.run.job import Job, JobError
     from augment.run.manifest import ResumeError
 
     try:
         cfg = RunConfig.load(args.config)
         if args.output is not None:
-            cfg.output = args.output
+            cfg.output = args.output.resolve()
         job = Job(
             cfg,
             engine=args.engine,
             restart=args.restart,
             ray_actors=args.actors,
             show_progress=False if args.quiet else None,
+            confirm_large=args.yes,
         )
         plan = job.plan()
         if args.dry_run:
@@ -52,14 +57,31 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         print(plan.describe(cfg), file=sys.stderr)
         manifest = job.run(plan)
-    except (ConfigError, InputError, ResumeError, FileNotFoundError) as exc:
+    except (ConfigError, InputError, JobError, ResumeError, FolderLockedError) as exc:
         print(f"augment run: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"augment run: {exc.strerror or exc}{where}; nothing is lost: fix it and run the "
+            "same command again to resume",
+            file=sys.stderr,
+        )
+        return 1
     c = manifest["counts"]
+    planned = c.get("planned", c["candidates"])  # a persona job plans its candidates
     print(
-        f"{c['rows']} rows -> {c['candidates']} candidates: {c['accepted']} accepted, "
-        f"{c['rejected']} rejected, {c['errors']} errors; see {cfg.output / 'report.md'}"
+        f"{c['rows']} rows -> {planned} variants planned: {c['accepted']} accepted, "
+        f"{c['rejected']} rejected, {c['errors']} errors ({c.get('row_errors', 0)} rows "
+        f"unreadable); see {cfg.output / 'report.md'}"
     )
+    if c["candidates"] == 0:
+        print(
+            f"augment run: no candidate was made ({c['errors']} errors): see "
+            f"{cfg.output / 'errors.jsonl'}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -157,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="discard a previous run in the output folder instead of resuming",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar, one line per shard")
+    run.add_argument(
+        "--yes", action="store_true", help="run a job that plans more than 1,000,000 variants"
+    )
     run.set_defaults(func=_run)
     bench = sub.add_parser(
         "bench",

@@ -28,7 +28,7 @@ def augment_batch(
     pipeline: Pipeline,
     fidelity_filter: FidelityFilter | None = None,
     n_variants: int | Mapping[Any, int] | pd.DataFrame = 1,
-    column: str = "text",
+    column: str | None = "text",
     random_state: int = 0,
     keep_rejected: bool = False,
     label_column: str | None = "label",
@@ -55,6 +55,10 @@ def augment_batch(
     DataFrame; row ``i`` gets id ``i``, matching ``with_indices``), or fit the filter yourself
     (``flt.fit(texts, labels, ids=range(len(texts)))``). An unfitted label check without
     ``fit_on`` is a ``ValueError`` saying so.
+
+    ``column=None`` makes the whole row (a mapping of every column) the payload, for record
+    pipelines (:class:`augment.records.RecordPipeline`: instruction and chat rows); a variant's
+    fields then fill their columns.
     """
     counts = plan_counts(n_variants)
     flt = fidelity_filter
@@ -79,12 +83,16 @@ def augment_batch(
         return flt
 
     def fn(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
-        if column not in batch:
+        if column is not None and column not in batch:
             raise KeyError(f"column {column!r} not in the batch (columns: {list(batch)})")
-        rows = len(batch[column])
+        rows = len(indices)
         labels = batch.get(label_column) if label_column is not None else None
+
+        def payload_of(r: int) -> Any:
+            return {k: batch[k][r] for k in batch} if column is None else batch[column][r]
+
         sources = [
-            Source(indices[r], batch[column][r], None if labels is None else labels[r])
+            Source(indices[r], payload_of(r), None if labels is None else labels[r])
             for r in range(rows)
         ]
         cands, errors = make_candidates(pipeline, variant_requests(sources, counts, random_state))
@@ -106,7 +114,10 @@ def augment_batch(
 
         def add(r: int, item: Any, record: dict[str, Any]) -> None:
             for k in batch:
-                result[k].append(item if k == column else batch[k][r])
+                if column is None:
+                    result[k].append(item[k])
+                else:
+                    result[k].append(item if k == column else batch[k][r])
             for k in EXTRA_COLUMNS:
                 result[k].append(record[k])
 
@@ -119,7 +130,7 @@ def augment_batch(
                 "reason": "original",
                 "operations": "[]",
             }
-            add(r, batch[column][r], original)
+            add(r, sources[r].payload, original)
             for j in by_row.get(idx, []):
                 c = cands[j]
                 if not c.accepted and not keep_rejected:

@@ -91,6 +91,9 @@ class Modality:
     run_job:
         For a modality whose unit is not one variant per row (personas: fit on a population,
         then generate), how ``augment run`` runs a job of it; ``None``: the sharded job.
+    input_formats:
+        The ``input.format`` values an ``augment run`` job of this modality reads (tables of
+        text by default; images read a folder or an .npz).
     """
 
     name: str
@@ -102,6 +105,7 @@ class Modality:
     read_payload: Callable[[Any, Path], Any] = _read_as_is
     report_examples: Callable[[pd.DataFrame], list[str]] = field(default=_examples_table)
     run_job: Callable[..., dict[str, Any]] | None = None
+    input_formats: tuple[str, ...] = ("csv", "jsonl", "parquet")
 
     def build_pipeline(self, preset: str | None, options: dict[str, Any], spec: Any) -> Any:
         """A preset with options, or a full spec as written by the pipeline's ``to_dict``."""
@@ -113,7 +117,7 @@ class Modality:
 #: Modality name -> record, filled by each modality package on import.
 MODALITIES: dict[str, Modality] = {}
 #: The modality packages the library ships (imported on demand by :func:`modality_named`).
-BUILTIN = ("text", "image", "persona")
+BUILTIN = ("text", "image", "persona", "spans", "records")
 
 
 def register(modality: Modality) -> Modality:

@@ -11,7 +11,7 @@ Every runner accepts a plan (``Augmenter(n_variants=plan)``, ``AugmentedDataset(
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -178,8 +178,29 @@ def plan_by_weakness(
     return _frame(ids, "slice", keys, out, why)
 
 
+def variant_count(value: Any, source_id: Any = None) -> int:
+    """``value`` as a number of variants: a whole number >= 0 (an int, or a float with no
+    fractional part). Booleans, fractions, negatives, NaN and text are a ``ValueError`` that
+    names the row (``source_id``) and the value."""
+    where = "" if source_id is None else f" for source_id {source_id!r}"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"n_variants{where} is a boolean ({value!r}), not a count")
+    if isinstance(value, (int, np.integer)):
+        n = int(value)
+    elif isinstance(value, (float, np.floating)) and float(value).is_integer():
+        n = int(value)
+    else:
+        raise ValueError(f"n_variants{where} must be a whole number >= 0, got {value!r}")
+    if n < 0:
+        raise ValueError(f"n_variants{where} must be >= 0, got {n}")
+    return n
+
+
 def plan_counts(plan: int | Mapping[Any, int] | pd.DataFrame) -> int | dict[Any, int]:
-    """What a runner needs from a plan: an int for every row, or ``{source_id: n_variants}``."""
+    """What a runner needs from a plan: an int for every row, or ``{source_id: n_variants}``.
+
+    Every count is checked by :func:`variant_count` (a negative, boolean or fractional count is
+    an error naming its row); a plan that names one row twice is an error too."""
     if isinstance(plan, pd.DataFrame):
         missing = [c for c in PLAN_COLUMNS if c not in plan.columns]
         if missing:
@@ -187,12 +208,26 @@ def plan_counts(plan: int | Mapping[Any, int] | pd.DataFrame) -> int | dict[Any,
         if plan["source_id"].duplicated().any():
             dup = plan.loc[plan["source_id"].duplicated(), "source_id"].iloc[0]
             raise ValueError(f"source_id {dup!r} appears more than once in the plan")
-        n = pd.to_numeric(plan["n_variants"], errors="coerce")
-        if n.isna().any() or (n < 0).any():
-            raise ValueError("n_variants must be whole numbers >= 0")
-        return dict(zip(plan["source_id"], n.astype(int)))
+        return {k: variant_count(v, k) for k, v in zip(plan["source_id"], plan["n_variants"])}
     if isinstance(plan, Mapping):
-        return {k: int(v) for k, v in plan.items()}
-    if int(plan) < 0:
-        raise ValueError(f"n_variants must be >= 0, got {plan}")
-    return int(plan)
+        return {k: variant_count(v, k) for k, v in plan.items()}
+    return variant_count(plan)
+
+
+def check_plan_ids(counts: int | Mapping[Any, int], ids: Iterable[Any]) -> None:
+    """Raise ``ValueError`` when a plan names an id that is not among ``ids``: such a row would
+    silently get no variants (the usual cause is an id type: ``"0"`` in the plan, ``0`` in the
+    data)."""
+    if isinstance(counts, int):
+        return
+    ids = list(ids)
+    known = set(ids)
+    unknown = [k for k in counts if k not in known]
+    if unknown:
+        kinds = sorted({type(i).__name__ for i in ids[:1000]})
+        raise ValueError(
+            f"the plan names {len(unknown)} source id(s) not in the input, e.g. "
+            f"{', '.join(repr(u) for u in unknown[:5])} ({type(unknown[0]).__name__}); the "
+            f"input's ids are {'/'.join(kinds) or 'none'}, e.g. "
+            f"{', '.join(repr(i) for i in ids[:3])}"
+        )

@@ -127,6 +127,11 @@ class FidelityFilter:
             c.fit(items, labels, ids=ids, groups=groups, encoder=self._encoder())
         return self
 
+    def warm(self, item: Any) -> None:
+        """Load the encoder and run it once on ``item`` (a job's first row), so that a model
+        that cannot be loaded or a device that is not there fails before any work is done."""
+        self._encoder().encode([item])
+
     # ------------------------------------------------------------------ scoring
     def _problem(self, item: Any) -> str | None:
         validate = getattr(self._encoder(), "validate", None)

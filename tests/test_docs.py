@@ -19,7 +19,11 @@ PAGES = [
     "docs/run.md",
     "docs/core.md",
     "docs/image.md",
+    "docs/extraction.md",
+    "docs/instruction-data.md",
+    "docs/personas.md",
     "docs/benchmarks/downstream.md",
+    "docs/text_generators.md",
 ]
 
 

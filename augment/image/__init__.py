@@ -50,6 +50,7 @@ IMAGE = register(
         write_payload=write_image,
         read_payload=read_written,
         report_examples=markdown_examples,
+        input_formats=("images", "npz"),
     )
 )
 

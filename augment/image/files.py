@@ -3,6 +3,7 @@ and reads an image back, with OpenCV (already an albumentations dependency)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,23 @@ def read_image(path: str | Path) -> np.ndarray:
     return img
 
 
+def variant_file_name(candidate_id: str) -> str:
+    """The file name of a variant's image: the candidate id made safe for a file name (``/``
+    and ``:`` replaced, cut to 80 characters) and a hash of the exact id, so that two ids never
+    share a file (``a/b.png:0`` and ``a__b.png:0`` do not) and no name is too long however deep
+    the source's path."""
+    import hashlib
+
+    text = str(candidate_id)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80]
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+    return f"{safe}-{digest}.png"
+
+
 def write_image(payload: Any, output: Path, candidate_id: str) -> str:
-    """Write a variant's image as ``images/<candidate id>.png`` under ``output`` (atomically)
-    and return that relative path (what the job's tables hold)."""
+    """Write a variant's image under ``output`` as ``images/<name>.png`` (see
+    :func:`variant_file_name`; atomically) and return that relative path (what the job's tables
+    hold). Grayscale, RGB and RGBA are written as they are (OpenCV's BGR order undone)."""
     import cv2
 
     img = payload["image"] if isinstance(payload, dict) else payload
@@ -36,8 +51,9 @@ def write_image(payload: Any, output: Path, candidate_id: str) -> str:
         img = np.clip(np.asarray(img, dtype=np.float32) * 255.0, 0, 255).astype(np.uint8)
     if img.ndim == 3 and img.shape[2] == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    safe = str(candidate_id).replace("/", "__").replace(":", "_")
-    rel = Path("images") / f"{safe}.png"
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA)
+    rel = Path("images") / variant_file_name(candidate_id)
     ok, buf = cv2.imencode(".png", img)
     if not ok:
         raise ValueError(f"cannot encode candidate {candidate_id} as PNG")

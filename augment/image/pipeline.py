@@ -156,6 +156,16 @@ class ImagePipeline:
         return targets, self._sample(targets, seed, track)
 
     def _sample(self, targets: dict[str, Any], seed: int, track: bool) -> dict[str, Any]:
+        """Albumentations' output for sample ``seed``. An RGBA image without a mask of its own
+        is sampled as its RGB channels with the alpha channel as the mask, so that colour
+        transforms leave alpha alone and geometric ones move it with the pixels."""
+        image = targets["image"]
+        if image.ndim == 3 and image.shape[2] == 4 and "mask" not in targets:
+            rgb = {**targets, "image": np.ascontiguousarray(image[..., :3])}
+            rgb["mask"] = np.ascontiguousarray(image[..., 3])
+            out = dict(self._sample(rgb, seed, track))
+            out["image"] = np.dstack([out["image"], out.pop("mask")])
+            return out
         if "bboxes" in targets or "keypoints" in targets:
             data: dict[str, Any] = {"image": targets["image"]}
             if "mask" in targets:

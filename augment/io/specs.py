@@ -1,5 +1,6 @@
 """Pipeline specs on disk: a dict headed by ``type`` and ``version``, written as YAML
-(``.yaml``/``.yml``, safe-loaded) or JSON (anything else)."""
+(``.yaml``/``.yml``, safe-loaded within the bounds of :mod:`augment.io.safe_yaml`) or JSON
+(anything else)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
-        import yaml
+        from augment.io.safe_yaml import load_yaml
 
-        return yaml.safe_load(text)
+        return load_yaml(text)
     return json.loads(text)

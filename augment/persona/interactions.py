@@ -7,7 +7,9 @@ events: gaps between events are drawn from the pooled gaps of the template custo
 values from a Gaussian copula of the template customers' events (so amounts keep their
 distribution and their correlation with quantities). Events after the end of the real log's
 window are cut, as they would be in a real extract. When the customer table links to the log
-(an id column), templates come from the segment's own customers.
+(an id column), templates come from the segment's own customers; and
+:meth:`InteractionModel.generate_matched` draws each persona's log from its nearest real
+customers by profile, so that what a segment buys, how often and how much carries over.
 """
 
 from __future__ import annotations
@@ -129,6 +131,64 @@ class InteractionModel:
                 out[c] = values[c].to_numpy()
         return out[keep].reset_index(drop=True)
 
+    def generate_matched(
+        self, persona_ids: Sequence[Any], neighbours: np.ndarray, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """Events for each persona from its nearest real customers by profile.
+
+        ``neighbours[i]`` holds the real customer ids (of this log) nearest to persona ``i``
+        (:meth:`PersonaSynthesizer.interaction_log` finds them with the table's encoder). One
+        of them, drawn at random, is the template: the persona gets its event count, its first
+        day and its gaps between events in a random order (so the same frequency and span, on
+        other dates); each event's values are those of a random event of a random neighbour,
+        numbers moved by a Gaussian kernel (Silverman's bandwidth over the whole log) and kept
+        within the log's range, so that no real event is copied as it is and a segment's
+        spending, frequency and basket size carry over to its personas.
+        """
+        if not hasattr(self, "events_"):
+            raise RuntimeError("InteractionModel is not fitted: call fit(log) first")
+        index = pd.Index(self.customers_)
+        nb = index.get_indexer(np.asarray(neighbours, dtype=object).ravel()).reshape(
+            np.shape(neighbours)
+        )
+        if nb.ndim != 2 or len(nb) != len(persona_ids) or (nb < 0).any():
+            raise ValueError("neighbours must be one row of customer ids of this log per persona")
+        n, k = nb.shape
+        tpl = nb[np.arange(n), rng.integers(k, size=n)]
+        counts = self.count_[tpl]
+        owner = np.repeat(np.arange(n), counts)
+        total = int(counts.sum())
+        # per customer: where its events (and gaps) start in the sorted event table
+        ev_start = np.r_[0, np.cumsum(self.count_)[:-1]]
+        gap_start = ev_start - np.arange(len(self.count_))
+        # the template's own gaps in a random order: same count, same span, other dates
+        starts = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+        later = np.ones(total, dtype=bool)
+        later[starts] = False
+        who = owner[later]
+        rank = np.arange(len(who)) - np.repeat(np.r_[0, np.cumsum(counts - 1)[:-1]], counts - 1)
+        shuffled = np.lexsort((rng.random(len(who)), who))
+        draw = np.zeros(total, dtype=np.int64)
+        draw[later] = self.gaps_[(gap_start[tpl[who]] + rank)[shuffled]]
+        day = np.cumsum(draw)
+        day = day - np.repeat(day[starts], counts) + np.repeat(self.first_day_[tpl], counts)
+        keep = day <= self.end_day_
+        out = pd.DataFrame({self.customer_column: np.asarray(persona_ids, dtype=object)[owner]})
+        times = self.origin_ + pd.to_timedelta(day, unit="D")
+        out[self.time_column] = (
+            times.strftime("%Y%m%d").astype(np.int64) if self.int_dates_ else times
+        )
+        if self.value_columns_:
+            ev_src = nb[owner, rng.integers(k, size=total)]
+            rows = ev_start[ev_src] + np.floor(rng.random(total) * self.count_[ev_src]).astype(
+                np.int64
+            )
+            values = self.events_[self.value_columns_].iloc[rows].reset_index(drop=True)
+            values = _smooth(values, self.events_[self.value_columns_], self.schema_, rng)
+            for c in self.value_columns_:
+                out[c] = values[c].to_numpy()
+        return out[keep].reset_index(drop=True)
+
     def _copula(self, key: Any, customers: Sequence[Any] | None) -> GaussianCopula:
         if key not in self._copulas:
             ev = self.events_
@@ -148,6 +208,25 @@ class InteractionModel:
             "shrinkage": self.shrinkage,
             "random_state": self.random_state,
         }
+
+
+def _smooth(
+    values: pd.DataFrame, real: pd.DataFrame, schema: Any, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Resampled event values moved by a Gaussian kernel: each numeric column by
+    ``1.06 * sd * n^(-1/5)`` (Silverman's rule over the real events), clipped to the real
+    range, then cast to the column's type (whole numbers rounded); categories kept."""
+    out = values.copy()
+    cat = set(schema.of_kind("categorical"))
+    n = max(len(real), 2)
+    for c in values.columns:
+        if c in cat or not pd.api.types.is_numeric_dtype(real[c]):
+            continue
+        col = real[c].to_numpy(dtype=np.float64)
+        h = 1.06 * float(np.std(col)) * n ** (-0.2)
+        moved = values[c].to_numpy(dtype=np.float64) + rng.normal(0.0, h, size=len(values))
+        out[c] = np.clip(moved, col.min(), col.max())
+    return schema.cast(out)
 
 
 def _to_datetime(s: pd.Series, int_dates: bool, name: str) -> pd.Series:

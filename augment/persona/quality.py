@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
+from augment.persona.log_quality import log_figures, segment_logs
 from augment.persona.segment import Segment, SegmentSpec
 from fidelity.plotting import save_figure, subplots
 
@@ -119,6 +120,9 @@ class QualityReport:
     dcr_to_training_sample: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dcr_to_holdout: np.ndarray = field(default_factory=lambda: np.zeros(0))
     random_state: int = 0
+    #: Interaction-log statistics of the personas, the real segment and the population
+    #: (:func:`augment.persona.log_quality.compare_logs`), when a log was given.
+    logs: pd.DataFrame | None = None
 
     def figures(self) -> dict[str, float]:
         """The headline numbers."""
@@ -164,6 +168,8 @@ class QualityReport:
                 share_closer_to_training=closer,
                 dcr_overfitting_protection=min(2 * (1 - closer), 1.0),
             )
+        if self.logs is not None:
+            out.update(log_figures(self.logs))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +179,7 @@ class QualityReport:
             "columns": self.columns.to_dict("records"),
             "privacy_distance": self.privacy_distance,
             "notes": list(self.notes),
+            "logs": None if self.logs is None else self.logs.to_dict("records"),
         }
 
     def plot(self, path: str | Path) -> Path:
@@ -402,4 +409,7 @@ def evaluate_segment(
         )
         log.warning("segment %r: %s", seg.name, note)
         report.notes.append(note)
+    if interactions is not None and model.id_column is not None and len(result.personas):
+        result.interactions = model.interaction_log(result)
+        report.logs = segment_logs(model, seg, result.interactions, interactions)
     return report, result

@@ -156,6 +156,10 @@ class PersonaSynthesizer:
         ``last_name``); ``()`` for none.
     log_customer_column, log_time_column:
         Id and time columns of the interaction log passed to :meth:`fit`.
+    log_neighbours:
+        When ``id_column`` links the table to the log: each persona's log is drawn from its
+        ``log_neighbours`` nearest real customers of the segment by profile (the table's
+        encoder); ``0`` draws every persona's log from the segment's customers alike.
     shrinkage, k_neighbors:
         Copula correlation shrinkage towards the whole table; SMOTE neighbours.
     encoder:
@@ -182,6 +186,7 @@ class PersonaSynthesizer:
         locale: str = "en_US",
         log_customer_column: str = "customer_id",
         log_time_column: str = "date",
+        log_neighbours: int = 5,
         shrinkage: float = 50.0,
         k_neighbors: int = 5,
         encoder: str = "standard",
@@ -202,6 +207,7 @@ class PersonaSynthesizer:
         self.locale = locale
         self.log_customer_column = log_customer_column
         self.log_time_column = log_time_column
+        self.log_neighbours = log_neighbours
         self.shrinkage = shrinkage
         self.k_neighbors = k_neighbors
         self.encoder = encoder
@@ -225,6 +231,7 @@ class PersonaSynthesizer:
             "locale": self.locale,
             "log_customer_column": self.log_customer_column,
             "log_time_column": self.log_time_column,
+            "log_neighbours": self.log_neighbours,
             "shrinkage": self.shrinkage,
             "k_neighbors": self.k_neighbors,
             "encoder": self.encoder,
@@ -493,20 +500,46 @@ class PersonaSynthesizer:
         return result
 
     def interaction_log(self, result: PersonaResult) -> pd.DataFrame:
-        """The interaction log of a result's personas (reproducible from the seed). Templates
-        come from the segment's own customers when ``id_column`` links the table to the log."""
+        """The interaction log of a result's personas (reproducible from the seed).
+
+        When ``id_column`` links the table to the log, each persona's log comes from its
+        ``log_neighbours`` nearest real customers of the segment by profile
+        (:meth:`InteractionModel.generate_matched`), or, with ``log_neighbours=0``, from the
+        segment's customers alike; without a link, from the whole log."""
         self._check_fitted()
         if self.interactions_ is None:
             raise RuntimeError("no interaction log was given to fit()")
         seg = result.segment
         customers = None
+        rng = np.random.default_rng(sample_seed(self.random_state, seg.name, -2))
+        model = self.interactions_
+        ids = result.personas["persona_id"].tolist()
         if self.id_column is not None:
             mask = self._segment_state(seg)[2]
             customers = self.table_[self.id_column].to_numpy()[mask]
-        rng = np.random.default_rng(sample_seed(self.random_state, seg.name, -2))
-        model = self.interactions_
-        events = model.generate(result.personas["persona_id"].tolist(), rng, customers)
+            if self.log_neighbours > 0:
+                neighbours = self._log_neighbours(result.personas, mask)
+                events = model.generate_matched(ids, neighbours, rng)
+                return events.rename(columns={model.customer_column: "persona_id"})
+        events = model.generate(ids, rng, customers)
         return events.rename(columns={model.customer_column: "persona_id"})
+
+    def _log_neighbours(self, personas: pd.DataFrame, mask: np.ndarray) -> np.ndarray:
+        """Per persona, the ids of its nearest real customers of the segment (by cosine
+        similarity of the table encoder's vectors) that occur in the interaction log."""
+        ids = self.table_[self.id_column].to_numpy()
+        linked = pd.Index(self.interactions_.customers_).get_indexer(ids) >= 0
+        pool = np.flatnonzero(mask & linked)
+        if len(pool) == 0:
+            raise ValueError("none of the segment's customers occurs in the interaction log")
+        k = min(self.log_neighbours, len(pool))
+        real = self.encoder_.encode(self.real_.iloc[pool])
+        out = []
+        for start in range(0, len(personas), 4096):  # bounded memory for many personas
+            vecs = self.encoder_.encode(personas[self.columns_].iloc[start : start + 4096])
+            sims = vecs @ real.T
+            out.append(np.argpartition(-sims, k - 1, axis=1)[:, :k])
+        return ids[pool][np.concatenate(out)] if out else np.empty((0, k), dtype=object)
 
     def _add_identity(self, personas: pd.DataFrame, seg: Segment) -> pd.DataFrame:
         key = sample_seed(self.random_state, seg.name, -1)

@@ -7,7 +7,15 @@ engine)."""
 
 from augment.run.config import ConfigError, RunConfig
 from augment.run.inputs import InputError
-from augment.run.job import Job, load_tables
+from augment.run.job import Job, JobError, load_tables
 from augment.run.manifest import ResumeError
 
-__all__ = ["ConfigError", "InputError", "Job", "ResumeError", "RunConfig", "load_tables"]
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "Job",
+    "JobError",
+    "ResumeError",
+    "RunConfig",
+    "load_tables",
+]

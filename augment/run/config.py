@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -15,17 +14,28 @@ from pydantic import (
     model_validator,
 )
 
+#: Most variants a job may plan for one row.
+MAX_VARIANTS_PER_ROW = 1000
+#: Most characters a config file may hold.
+MAX_CONFIG_CHARS = 1_000_000
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: ``true`` is not 1 and ``"4"`` is not 4 (YAML and JSON give real numbers)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class InputConfig(_Strict):
     """Where the rows come from. ``format`` is inferred from the path when left out."""
 
-    path: Path
+    path: Path = Field(strict=False)
     format: Literal["csv", "jsonl", "parquet", "images", "npz"] | None = None
     payload_column: str = Field("text", description="text column (csv/jsonl/parquet)")
+    payload_columns: list[str] | Literal["all"] | None = Field(
+        None,
+        description="records and span texts: the payload is a mapping of these columns "
+        "('all': every column), e.g. [text, spans] or [instruction, input, output]",
+    )
     label_column: str | None = "label"
     id_column: str | None = Field(None, description="row ids; default: the row number")
     npz_images_key: str = "train_images"
@@ -77,8 +87,8 @@ class TargetingConfig(_Strict):
     """How many variants per row: the same for all, a plan file (CSV with ``source_id`` and
     ``n_variants``), or a class-balance plan over the label column."""
 
-    n_variants: int | None = Field(None, ge=0)
-    plan: Path | None = None
+    n_variants: int | None = Field(None, ge=0, le=MAX_VARIANTS_PER_ROW)
+    plan: Path | None = Field(None, strict=False)
     balance: BalanceConfig | None = None
 
     @model_validator(mode="after")
@@ -99,7 +109,7 @@ class PersonaConfig(_Strict):
     segment: str | dict[str, Any]
     n: int = Field(ge=1)
     synthesizer: dict[str, Any] = Field(default_factory=dict)
-    interactions: Path | None = None
+    interactions: Path | None = Field(None, strict=False)
 
 
 class FilterConfig(_Strict):
@@ -171,6 +181,15 @@ def check_spec(spec: str | dict[str, Any]) -> None:
     except TypeError as exc:
         raise ValueError(f"check {name!r}: {exc}") from None
 
+    @model_validator(mode="after")
+    def _ordered(self) -> FilterConfig:
+        if self.min_similarity > self.max_similarity:
+            raise ValueError(
+                f"min_similarity {self.min_similarity} is above max_similarity "
+                f"{self.max_similarity}: no variant could pass"
+            )
+        return self
+
 
 class RunConfig(_Strict):
     """One `augment run` job."""
@@ -182,7 +201,7 @@ class RunConfig(_Strict):
     targeting: TargetingConfig = Field(default_factory=lambda: TargetingConfig(n_variants=4))
     filter: FilterConfig = Field(default_factory=FilterConfig)
     seed: int = 0
-    output: Path
+    output: Path = Field(strict=False)
     shard_rows: int = Field(1000, ge=1, description="rows per resumable unit of work")
 
     @field_validator("modality")
@@ -192,6 +211,24 @@ class RunConfig(_Strict):
 
         modality_named(name)  # a ValueError naming the known ones
         return name
+
+    @model_validator(mode="after")
+    def _format_fits_modality(self) -> RunConfig:
+        """The input's format is one the modality reads (its record's ``input_formats``)."""
+        from augment.pipeline import modality_named
+
+        if not (self.input.format or self.input.path.suffix):
+            return self  # a folder: told when the input is read
+        try:
+            fmt = self.input.resolved_format()
+        except ValueError:
+            return self  # an unknown suffix: told when the input is read, naming the path
+        formats = modality_named(self.modality).input_formats
+        if fmt not in formats:
+            raise ValueError(
+                f"input format {fmt!r}: modality {self.modality!r} reads {', '.join(formats)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _modality_band(self) -> RunConfig:
@@ -215,36 +252,57 @@ class RunConfig(_Strict):
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
-        """Read and validate a YAML/JSON config; relative paths are taken from its folder.
-        Errors name the key and the problem."""
+        """Read and validate a YAML/JSON config; relative paths are taken from its folder, and
+        every path is made absolute (the same job reads the same from any working folder).
+        Errors name the key and the problem. The YAML is safe-loaded within the bounds of
+        :func:`augment.io.safe_yaml.load_yaml` (no alias bombs)."""
+        import yaml
+
+        from augment.io.safe_yaml import YAMLLimitError, load_yaml
+
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         try:
-            raw = yaml.safe_load(path.read_text())
+            size = path.stat().st_size
+            if size > MAX_CONFIG_CHARS:
+                raise ConfigError(f"{path}: {size:,} bytes is too large for a config")
+            raw = load_yaml(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            ) from None
+        except YAMLLimitError as exc:
+            raise ConfigError(f"{path}: refused: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: refused: nested too deeply") from None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-        return cls.from_dict(raw, base=path.parent)
+        return cls.from_dict(raw, base=path.resolve().parent)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], base: Path | None = None) -> RunConfig:
+        """Validate ``raw``; relative paths are taken from ``base`` (default: the working
+        folder) and made absolute."""
         try:
             cfg = cls.model_validate(raw)
         except ValidationError as exc:
             lines = []
             for err in exc.errors():
                 key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-                lines.append(f"  {key}: {err['msg']}")
-            raise ConfigError("invalid config:\n" + "\n".join(lines)) from None
-        if base is not None:
-            cfg = cfg.resolved(base)
-        return cfg
+                got = err.get("input")
+                shown = "" if isinstance(got, (dict, list)) else f" (got {got!r:.60})"
+                lines.append(f"{key}: {err['msg']}{shown}")
+            raise ConfigError("invalid config: " + "; ".join(lines)) from None
+        return cfg.resolved(Path.cwd() if base is None else base)
 
     def resolved(self, base: Path) -> RunConfig:
+        """A copy with every path absolute (relative ones taken from ``base``)."""
+
         def fix(p: Path | None) -> Path | None:
-            return p if p is None or p.is_absolute() else (base / p)
+            return None if p is None else (Path(base) / p.expanduser()).resolve()
 
         data = self.model_copy(deep=True)
         data.input.path = fix(data.input.path)

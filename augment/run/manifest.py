@@ -45,7 +45,7 @@ def config_hash(cfg: RunConfig) -> str:
 
 
 class ResumeError(RuntimeError):
-    """The output folder holds a different job."""
+    """The output folder holds a different job, or this job on an input that has changed."""
 
 
 @dataclass
@@ -54,12 +54,21 @@ class Manifest:
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, cfg: RunConfig, restart: bool = False) -> Manifest:
-        """The manifest of ``cfg.output``: the existing one when it is the same job (resume),
-        a fresh one otherwise; a different job in the folder is an error naming what differs."""
+    def open(
+        cls, cfg: RunConfig, restart: bool = False, fingerprint: str | None = None
+    ) -> Manifest:
+        """The manifest of ``cfg.output``: the existing one when it is the same job on the same
+        input (resume), a fresh one otherwise. A different job in the folder, or an input whose
+        ``fingerprint`` (see :func:`augment.run.inputs.fingerprint`) differs from the one the
+        run began with, is an error naming what differs."""
         path = cfg.output / MANIFEST
         if path.is_file() and not restart:
-            data = json.loads(path.read_text())
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, OSError) as exc:
+                raise ResumeError(
+                    f"{path} cannot be read ({exc}); use another output folder or --restart"
+                ) from None
             if data.get("config_hash") != config_hash(cfg):
                 old = data.get("config", {})
                 new = cfg.to_dict()
@@ -70,10 +79,18 @@ class Manifest:
                     f"{cfg.output} holds the output of a different job (differs in: "
                     f"{', '.join(diff) or 'config'}); use another output folder or --restart"
                 )
+            old_fp = data.get("input_fingerprint")
+            if fingerprint is not None and old_fp is not None and old_fp != fingerprint:
+                raise ResumeError(
+                    f"the input {cfg.input.path} has changed since the run in {cfg.output} "
+                    f"began (fingerprint {old_fp} then, {fingerprint} now): resuming would mix "
+                    "old and new rows; use --restart or another output folder"
+                )
             return cls(path, data)
         data = {
             "config": cfg.to_dict(),
             "config_hash": config_hash(cfg),
+            "input_fingerprint": fingerprint,
             "seed": cfg.seed,
             "versions": versions(),
             "status": "running",
@@ -116,5 +133,16 @@ class Manifest:
         return {"reasons": reasons, "operations": ops, "labels": labels}
 
     def totals(self) -> dict[str, int]:
-        keys = ("rows", "candidates", "accepted", "rejected", "errors")
+        """The shards' counts added up. ``planned == accepted + rejected + errors`` holds for
+        every shard and so for the job (see :class:`augment.run.shard.ShardProcessor`)."""
+        keys = (
+            "rows",
+            "planned",
+            "topped_up",
+            "candidates",
+            "accepted",
+            "rejected",
+            "errors",
+            "row_errors",
+        )
         return {k: sum(int(s.get(k, 0)) for s in self.data["shards"].values()) for k in keys}

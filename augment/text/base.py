@@ -5,6 +5,7 @@ text (then its output is verified instead)."""
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from augment.candidate import Operation
@@ -36,6 +37,14 @@ class TextOperation:
     def transform(self, text: str, seed: int) -> tuple[str, dict[str, Any]]:
         """The new text and the parameters drawn for it (what was changed)."""
         raise NotImplementedError
+
+    def transform_keeping(
+        self, text: str, seed: int, keep: Sequence[str]
+    ) -> tuple[str, dict[str, Any]]:
+        """:meth:`transform` on raw text, told the protected spans that must survive verbatim
+        (``masks_protected=False`` operations get this call; a generator names them in its
+        prompt). By default the spans are not used: the pipeline checks the output anyway."""
+        return self.transform(text, seed)
 
     def apply(self, text: str, seed: int) -> tuple[str, Operation]:
         """Run on its own (no protected spans): ``(new_text, Operation)``."""
@@ -94,5 +103,7 @@ def _import_all() -> None:
         "backtranslation",
         "backends.masked_lm",
         "backends.seq2seq",
+        "backends.causal_lm",
+        "backends.chat_api",
     ):
         importlib.import_module(f"augment.text.{mod}")

@@ -129,7 +129,7 @@ class TextPipeline:
             else:
                 broken = spans.compare((), out) if op.may_add_words else None
         else:
-            out, params = op.transform(text, seed)
+            out, params = op.transform_keeping(text, seed, [s.text for s in spans.find(text)])
             broken = spans.check(text, out)
         if broken:
             params = {**params, "broke": broken}

@@ -4,9 +4,14 @@ asked for).
 
 =========  ===========================================================================
 legal      Contracts, policies, financial terms: meaning must not move. One WordNet
-           synonym per ten words, most frequent sense only; nothing deleted, swapped or
+           synonym per ten words, from the first sense of the part of speech spaCy tags
+           (attested in WordNet's tagged corpus); nothing deleted, swapped or
            misspelt. Everything protected: numbers, amounts, percentages, dates,
-           negations, modals (shall/must/may), your glossary (defined terms). Apertium
+           negations, modals (shall/must/may), durations and quantities with their
+           unit ("60 days' written notice"), capitalised defined terms and quoted
+           definitions found without a glossary ("Effective Date", "Goods"), section
+           and clause references, party names, terms of art ("no later than"), and
+           your glossary. Apertium
            back-translation on request (``backtranslation=True``): it often rewrites
            "shall", and those outputs are reverted.
 support    Customer tickets: informal, typo-ridden, short. One of synonym replacement,
@@ -75,12 +80,14 @@ def legal(
 ) -> Preset:
     """Contracts and policies: one most-frequent-sense synonym per ten words; everything
     protected, ``glossary`` and ``patterns`` too; Apertium back-translation on request."""
-    steps: list[Step] = [SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1)]
+    steps: list[Step] = [
+        SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1, pos_tagger="spacy")
+    ]
     if backtranslation:
         from augment.text.backtranslation import ApertiumBackTranslation
 
         steps = [OneOf([steps[0], ApertiumBackTranslation()])]
-    return steps, ProtectedSpans(glossary=tuple(glossary), patterns=tuple(patterns))
+    return steps, ProtectedSpans(glossary=tuple(glossary), patterns=tuple(patterns), legal=True)
 
 
 def support(

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
+from augment.text import legal_terms
+
 #: What replaces the i-th protected span while an operation runs: one "word" that no WordNet
 #: entry, keyboard map or tokenizer touches; operations skip tokens matching PLACEHOLDER_RE.
 PLACEHOLDER = "QQPROT{}QQ"
@@ -36,6 +38,7 @@ PLACEHOLDER_STOPWORDS_REGEX = r".*QQPROT\d+QQ.*"
 def holds_placeholder(word: str) -> bool:
     """True when ``word`` carries a protected span's placeholder (operations leave it alone)."""
     return "QQPROT" in word and PLACEHOLDER_RE.search(word) is not None
+
 
 NEGATIONS = (
     "not",
@@ -94,6 +97,28 @@ _BUILTIN = {
 }
 
 
+#: The kinds ``ProtectedSpans(legal=True)`` finds (:mod:`augment.text.legal_terms`).
+LEGAL_KINDS = (
+    "duration",
+    "quantity",
+    "defined_term",
+    "definition",
+    "reference",
+    "party",
+    "term_of_art",
+)
+_LEGAL_FINDERS = {
+    "duration": (legal_terms.durations,),
+    "quantity": (legal_terms.quantities,),
+    "defined_term": (legal_terms.defined_terms,),
+    "definition": (legal_terms.definitions,),
+    "reference": (legal_terms.references,),
+    # role words ("party", "tenant") are looked up as single words
+    "party": (legal_terms.companies, legal_terms.party_phrases),
+    "term_of_art": (legal_terms.terms_of_art,),
+}
+
+
 @dataclass(frozen=True)
 class Span:
     """One protected span: ``text[start:end]`` of kind ``kind`` (e.g. ``"amount"``; a span
@@ -135,6 +160,16 @@ class ProtectedSpans:
         Regular expressions; every match is protected (e.g. ``r"\\bINV-\\d+\\b"``).
     glossary_case_sensitive:
         Match glossary terms with their case (default: any case).
+    legal:
+        The spans of contracts and financial terms that need no glossary (see
+        :mod:`augment.text.legal_terms`): ``True`` for all of :data:`LEGAL_KINDS` (durations
+        and quantities with their unit, capitalised defined terms, quoted definitions, section
+        and clause references, party names, terms of art such as "no later than"), or a list
+        of those kind names.
+    ordered:
+        Whether :meth:`check` wants the spans in the source's order (``True``, right for word
+        operations) or only each of them present, as often as in the source (``False``, for
+        paraphrases that may move "within 30 days" to the front of the sentence).
     """
 
     def __init__(
@@ -148,6 +183,8 @@ class ProtectedSpans:
         glossary: Sequence[str] = (),
         patterns: Sequence[str] = (),
         glossary_case_sensitive: bool = False,
+        legal: bool | Sequence[str] = False,
+        ordered: bool = True,
     ) -> None:
         self.numbers = numbers
         self.amounts = amounts
@@ -158,6 +195,8 @@ class ProtectedSpans:
         self.glossary = glossary
         self.patterns = patterns
         self.glossary_case_sensitive = glossary_case_sensitive
+        self.legal = legal
+        self.ordered = ordered
 
     @classmethod
     def disabled(cls) -> ProtectedSpans:
@@ -193,6 +232,8 @@ class ProtectedSpans:
             groups.append(("negation", NEGATIONS if self.negations is True else self.negations))
         if self.modals:
             groups.append(("modal", MODALS if self.modals is True else self.modals))
+        if "party" in self._legal_kinds:
+            groups.append(("party", legal_terms.PARTY_WORDS))
         for kind, words in groups:
             for w in words:
                 w = " ".join(w.split()).lower()
@@ -218,6 +259,16 @@ class ProtectedSpans:
         alt = _alt(terms)
         flags = 0 if self.glossary_case_sensitive else re.IGNORECASE
         return re.compile(rf"(?=(?<!\w)({alt})(?!\w))", flags)
+
+    @cached_property
+    def _legal_kinds(self) -> tuple[str, ...]:
+        if not self.legal:
+            return ()
+        kinds = LEGAL_KINDS if self.legal is True else tuple(self.legal)
+        unknown = sorted(set(kinds) - set(LEGAL_KINDS))
+        if unknown:
+            raise ValueError(f"unknown legal span kinds {unknown} (known: {list(LEGAL_KINDS)})")
+        return kinds
 
     @cached_property
     def _user_res(self) -> list[re.Pattern]:
@@ -250,6 +301,11 @@ class ProtectedSpans:
         if self._glossary_re is not None:
             for m in self._glossary_re.finditer(text):
                 raw.append((m.start(1), m.end(1), "glossary"))
+        for kind in self._legal_kinds:
+            finder = _LEGAL_FINDERS.get(kind)
+            if finder is not None:
+                for finder_ in finder:
+                    raw.extend(finder_(text))
         for rx in self._user_res:
             for m in rx.finditer(text):
                 if m.end() > m.start():
@@ -301,16 +357,34 @@ class ProtectedSpans:
         """
         if not isinstance(source, str) or not isinstance(candidate, str):
             return None  # not text: the filter's validity check names it
-        return self.compare(self.find(source), candidate)
+        return self.compare(self.find(source), candidate, source)
 
-    def compare(self, source_spans: Sequence[Span], candidate: str) -> str | None:
-        """:meth:`check` with the source's spans already found."""
+    def compare(
+        self, source_spans: Sequence[Span], candidate: str, source: str | None = None
+    ) -> str | None:
+        """:meth:`check` with the source's spans already found (``source``, its text, when at
+        hand: the unordered check counts added spans in it)."""
         a = [(_norm(s.text), s.kind) for s in source_spans]
         b = [(_norm(s.text), s.kind) for s in self.find(candidate)]
         if [t for t, _ in a] == [t for t, _ in b]:
             return None
         ca, cb = Counter(t for t, _ in a), Counter(t for t, _ in b)
         kinds = dict(a + b)
+        if not self.ordered:
+            # each source span must occur as often, counted in the text itself (a moved span
+            # may fall on a sentence start, where a defined term is not found as one); a span
+            # the candidate adds must not be one the source lacks
+            present = _occurrences(_norm(candidate), ca)
+            missing = list((ca - present).elements())
+            if missing:
+                t = missing[0]
+                return f"protected {kinds[t]} {t!r} is missing from the candidate"
+            in_source = _occurrences(_norm(source), cb) if source is not None else ca
+            added = [t for t in cb if cb[t] > max(ca[t], in_source[t])]
+            if added:
+                t = added[0]
+                return f"the candidate adds protected {kinds[t]} {t!r}"
+            return None
         missing = list((ca - cb).elements())
         if missing:
             t = missing[0]
@@ -336,6 +410,8 @@ class ProtectedSpans:
             "glossary": list(self.glossary),
             "patterns": list(self.patterns),
             "glossary_case_sensitive": self.glossary_case_sensitive,
+            "legal": lst(self.legal),
+            "ordered": self.ordered,
         }
 
     @classmethod
@@ -361,11 +437,17 @@ def _alt(words: Sequence[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
+def _occurrences(text: str, terms: Counter) -> Counter:
+    """How often each of ``terms`` occurs in ``text`` as whole words."""
+    return Counter({t: len(re.findall(rf"(?<!\w){re.escape(t)}(?!\w)", text)) for t in terms})
+
+
 def _norm(s: str) -> str:
     return " ".join(s.split()).casefold()
 
 
 __all__ = [
+    "LEGAL_KINDS",
     "MODALS",
     "NEGATIONS",
     "PLACEHOLDER",

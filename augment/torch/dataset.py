@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from augment.augmenter import fit_filter, judge, make_candidates, raise_errors, resolve_filter
 from augment.candidate import Operation, Source, sample_seed
 from augment.pipeline import Pipeline
-from augment.targeting import plan_counts
+from augment.targeting import check_plan_ids, plan_counts
 from fidelity.filter import FidelityFilter
 from fidelity.verdict import Verdict
 
@@ -100,9 +100,11 @@ class AugmentedDataset(Dataset):
         """(row position, variant) of every augmented index, in order."""
         if self._slots is None:
             counts = plan_counts(self.n_variants)
+            ids = [self._row_id(i) for i in range(self._n_rows())]
+            check_plan_ids(counts, ids)  # a plan id not among the rows is an error, not a 0
             slots = []
-            for i in range(self._n_rows()):
-                n = counts if isinstance(counts, int) else counts.get(self._row_id(i), 0)
+            for i, row_id in enumerate(ids):
+                n = counts if isinstance(counts, int) else counts.get(row_id, 0)
                 slots += [(i, v) for v in range(n)]
             self._slots = slots
         return self._slots

@@ -113,6 +113,20 @@ class FluencyScorer:
         return out
 
 
+def mean_token_logprob(
+    texts: Sequence[str], model: Any = None, tokenizer: Any = None, batch_size: int = 16
+) -> list[float]:
+    """The mean log-probability per token of each text under a causal LM (the packaged default
+    of :func:`fidelity.lm.load_causal_lm` when ``model`` is ``None``): a fluency figure, higher
+    is more fluent; compare a candidate with its own source, since it depends on length and
+    vocabulary."""
+    if model is None or tokenizer is None:
+        from fidelity.lm import load_causal_lm
+
+        model, tokenizer = load_causal_lm()
+    return FluencyScorer(model, tokenizer, batch_size=batch_size).score(texts).tolist()
+
+
 class FluencyCheck(Check):
     """``disfluent`` when the candidate's mean per-token log-likelihood is more than
     ``-min_delta`` nats below its source's (score ``fluency_delta``; also

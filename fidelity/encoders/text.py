@@ -1,4 +1,5 @@
-"""Text embeddings through sentence-transformers, batched, cached, on the GPU when there is one."""
+"""Text embeddings through sentence-transformers, batched, cached, on ONNX Runtime on a CPU and on
+the GPU (fp16) when there is one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise, resolve_device
+from fidelity.encoders.onnx_cache import check_backend, use_onnx
 from fidelity.progress import progress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +51,13 @@ class TextEncoder:
         How many embeddings to keep (least recently used go first); ``0`` disables the cache.
     show_progress:
         Progress bar for long calls; ``None`` shows one on a terminal for 5,000 texts or more.
+    backend:
+        ``"auto"`` (default): on a CPU in fp32, the same weights exported to ONNX and run by ONNX
+        Runtime when ``onnxruntime`` is installed (same embeddings within 1e-6; 1.6x faster on
+        2 threads of a loaded machine, as fast on one; the export is made once from the local
+        model folder and cached in ``~/.cache/augment-fidelity``); on a GPU, torch in fp16.
+        ``"torch"``: the sentence-transformers model in torch everywhere (the reference).
+        ``"onnx"``: ONNX Runtime, an error where it cannot run.
 
     Nothing is loaded until the first ``encode``.
     """
@@ -61,6 +70,7 @@ class TextEncoder:
         batch_size: int = 64,
         cache_size: int = 100_000,
         show_progress: bool | None = None,
+        backend: str = "auto",
     ) -> None:
         self.model = model
         self.device = device
@@ -68,8 +78,11 @@ class TextEncoder:
         self.batch_size = batch_size
         self.cache_size = cache_size
         self.show_progress = show_progress
+        self.backend = check_backend(backend)
         self._st: SentenceTransformer | None = None
+        self._onnx: Any = None
         self._cache: EmbeddingCache | None = None
+        self._lengths: dict[str, int] = {}
         self.stats = EncoderStats()
 
     # ------------------------------------------------------------------ loading
@@ -101,8 +114,36 @@ class TextEncoder:
             st.half()
         st.eval()
         self._device = device
-        log.info("loaded text model %s on %s (%s)", self.name, device, "fp16" if half else "fp32")
+        self._onnx = None
+        if use_onnx(self.backend, device, half):
+            self._onnx = self._load_onnx(st)
+        runtime = "onnxruntime" if self._onnx is not None else "torch"
+        log.info(
+            "loaded text model %s on %s (%s, %s)",
+            self.name,
+            device,
+            "fp16" if half else "fp32",
+            runtime,
+        )
         return st
+
+    def _load_onnx(self, st: SentenceTransformer) -> Any:
+        """The ONNX Runtime model, or None (with a log line) where ``"auto"`` cannot export."""
+        from fidelity.encoders.text_onnx import OnnxSentenceModel, UnsupportedModel
+
+        try:
+            return OnnxSentenceModel(st, self.model_path)
+        except (UnsupportedModel, OSError, RuntimeError) as exc:  # not exportable, no cache dir
+            if self.backend == "onnx":
+                raise
+            log.warning("text model %s stays on torch: %s", self.name, exc)
+            return None
+
+    @property
+    def runtime(self) -> str:
+        """What runs the model: ``"onnxruntime"`` or ``"torch"`` (loads it)."""
+        self.sentence_transformer  # noqa: B018 - resolves the backend
+        return "onnxruntime" if self._onnx is not None else "torch"
 
     @property
     def max_tokens(self) -> int:
@@ -117,10 +158,26 @@ class TextEncoder:
 
     # ------------------------------------------------------------------ encoding
     def token_lengths(self, texts: Sequence[str]) -> np.ndarray:
-        """Number of tokens of each text before truncation (special tokens included)."""
-        tok = self.sentence_transformer.tokenizer
-        ids = tok(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
-        return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        """Number of tokens of each text before truncation (special tokens included).
+
+        Lengths are remembered (as many as the cache holds, cleared with it), so that the
+        filter's truncation check and the length sorting of the batches after it tokenize each
+        text once."""
+        texts = list(texts)
+        known = self._lengths
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        fresh: dict[str, int] = {}
+        if todo:
+            tok = self.sentence_transformer.tokenizer
+            ids = tok(todo, add_special_tokens=True, truncation=False)["input_ids"]
+            fresh = {t: len(x) for t, x in zip(todo, ids)}
+        out = np.fromiter(
+            (fresh[t] if t in fresh else known[t] for t in texts), dtype=np.int64, count=len(texts)
+        )
+        if len(known) + len(fresh) > max(self.cache_size, 1):
+            known.clear()  # bounded like the embedding cache
+        known.update(fresh)
+        return out
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 embeddings ``(len(texts), d)``.
@@ -173,18 +230,24 @@ class TextEncoder:
                 idx = order[start : start + self.batch_size]
                 batch = [texts[i] for i in idx]
                 features = _preprocess(st, batch)
-                features = {
-                    k: (v.to(st.device, non_blocking=True) if hasattr(v, "to") else v)
-                    for k, v in features.items()
-                }
-                emb = st(features)["sentence_embedding"].float()
-                result[idx] = emb.cpu().numpy()
+                if self._onnx is not None:
+                    result[idx] = self._onnx(
+                        features["input_ids"].numpy(), features["attention_mask"].numpy()
+                    )
+                else:
+                    features = {
+                        k: (v.to(st.device, non_blocking=True) if hasattr(v, "to") else v)
+                        for k, v in features.items()
+                    }
+                    emb = st(features)["sentence_embedding"].float()
+                    result[idx] = emb.cpu().numpy()
                 self.stats.batches += 1
                 self.stats.encoded += len(batch)
                 bar.update(len(batch))
         return l2_normalise(result)
 
     def clear_cache(self) -> None:
+        self._lengths.clear()
         if self._cache is not None:
             self._cache.clear()
 
@@ -196,6 +259,7 @@ class TextEncoder:
             "precision": self.precision,
             "batch_size": self.batch_size,
             "cache_size": self.cache_size,
+            "backend": self.backend,
         }
 
 

@@ -1,8 +1,8 @@
 """Writes the small example customer table and purchase log that `augment demo` uses.
 
 Made up from scratch with a fixed seed (nothing comes from a real data set): 200 customers of an
-online shop, of which the over-65s are a small segment (about 1 in 8), and about 1,000
-purchases. Run from the repository root to regenerate:
+online shop, of which the over-65s are a small segment (about 1 in 8), and about 1,300
+purchases that follow the profile (plan and age). Run from the repository root to regenerate:
 
     python augment/examples/persona/make_example.py
 """
@@ -57,14 +57,19 @@ def make(seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
             "churned": np.where(churned, "yes", "no"),
         }
     )
+    # What a customer buys follows the profile: seniors buy less often and fewer items; the
+    # higher the plan, the more often and the dearer (premium members buy about twice as much
+    # a year as basic ones), so that a segment's log differs from the population's.
     rows = []
     start = np.datetime64("2024-01-01")
-    for cid, is_senior in zip(customers.customer_id, senior, strict=True):
-        k = rng.poisson(3 if is_senior else 6) + 1
+    rate = {"basic": 4.5, "plus": 6.0, "premium": 8.5}
+    price = {"basic": 5.0, "plus": 6.0, "premium": 7.5}
+    for cid, is_senior, p in zip(customers.customer_id, senior, plan, strict=True):
+        k = rng.poisson(rate[p] * (0.5 if is_senior else 1.0)) + 1
         days = np.sort(rng.integers(0, 365, size=k))
         for d in days:
             items = int(rng.integers(1, 4 if is_senior else 6))
-            amount = round(float(items * rng.gamma(3.0, 6.0)), 2)
+            amount = round(float(items * rng.gamma(3.0, price[p])), 2)
             date = int(str(start + np.timedelta64(int(d), "D")).replace("-", ""))
             rows.append((cid, date, items, amount))
     purchases = pd.DataFrame(rows, columns=["customer_id", "date", "items", "amount"])

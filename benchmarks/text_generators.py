@@ -1,0 +1,292 @@
+"""Text generators side by side: which variants would a person accept?
+
+    python benchmarks/text_generators.py [--quick] [--n 20] [--n-lm 6] [--data ../shared/data]
+                                         [--out results.json]
+
+For each set (banking77 test sentences, the shipped support tickets, the shipped contract
+clauses) and each generator (WordNet synonyms without and with the part-of-speech tagger, EDA,
+Apertium back-translation when installed, the local LM in paraphrase and label_conditioned
+modes) it makes one variant per sentence and reports:
+
+* ``spans_kept``: share of candidates keeping every protected span of their source (the legal
+  spans for contracts; numbers, amounts, dates, negations for the others; order not required);
+  n/a for label_conditioned, whose output is a new text;
+* ``fluency``: mean per-token log-likelihood of the candidate minus that of its source under
+  SmolLM2-135M (0 = as fluent as the source; lower is worse);
+* ``distinct2``: distinct bigrams / all bigrams over the candidates;
+* ``accepted``: share accepted by the default filter (span check, then the MiniLM band);
+* ``label_agree`` (banking77): share of candidates a classifier (MiniLM embeddings + logistic
+  regression trained on the banking77 training set; ``--quick``: 15 rows per intent) gives the
+  source's label;
+* ``sent_s``: candidates per second of the generator alone.
+
+The LM generators are slow on a shared 2-core CPU (0.4-6 tokens/s), so they see only ``--n-lm``
+sentences per set; the others ``--n``. LM candidates are generated in batches
+(``transform_batch``) and judged with the same ``Augmenter.judge`` as the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from augment import Augmenter, Candidate, Source  # noqa: E402
+from augment.candidate import sample_seed  # noqa: E402
+from augment.io.text_files import example_path, read_labelled_text  # noqa: E402
+from augment.text import ProtectedSpans, SynonymReplacement, TextPipeline  # noqa: E402
+from augment.text.eda import RandomDeletion, RandomInsertion, RandomSwap  # noqa: E402
+from augment.text.pipeline import OneOf  # noqa: E402
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if "\t" in line:
+                lab, text = line.rstrip("\n").split("\t", 1)
+                out.append((lab.strip(), text.strip()))
+    return out
+
+
+def sets(data: Path, n: int, seed: int = 0) -> dict[str, dict[str, Any]]:
+    rng = random.Random(seed)
+    bank_train = read_tsv(data / "text" / "banking77" / "train.txt")
+    bank_test = read_tsv(data / "text" / "banking77" / "test.txt")
+    out: dict[str, dict[str, Any]] = {
+        "banking77": {"rows": rng.sample(bank_test, n), "pool": bank_train, "legal": False}
+    }
+    for name, file, legal in (("support", "tickets.tsv", False), ("legal", "contracts.tsv", True)):
+        frame = read_labelled_text(example_path("text", file))
+        rows = list(zip(frame["label"], frame["text"]))
+        out[name] = {"rows": rng.sample(rows, min(n, len(rows))), "pool": rows, "legal": legal}
+    return out
+
+
+def generators(args: argparse.Namespace) -> dict[str, Any]:
+    """name -> factory(set info) -> operation or pipeline steps."""
+    gens: dict[str, Any] = {
+        "synonyms (WordNet)": lambda s: [SynonymReplacement(aug_p=0.1, aug_max=3)],
+        "synonyms + POS (spaCy)": lambda s: [
+            SynonymReplacement(aug_p=0.1, aug_max=3, max_senses=1, pos_tagger="spacy")
+        ],
+        "EDA": lambda s: [
+            OneOf(
+                [
+                    SynonymReplacement(aug_p=0.1),
+                    RandomInsertion(aug_p=0.1),
+                    RandomSwap(aug_p=0.1),
+                    RandomDeletion(aug_p=0.1),
+                ]
+            )
+        ],
+    }
+    if shutil.which("apertium"):
+        from augment.text.backtranslation import ApertiumBackTranslation
+
+        gens["Apertium en-es-en"] = lambda s: [ApertiumBackTranslation()]
+    if not args.no_lm:
+        from augment.text.backends.causal_lm import CausalLMGeneration
+
+        gens["LM paraphrase (SmolLM2)"] = lambda s: CausalLMGeneration(
+            max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
+        )
+
+        def label_conditioned(s: dict[str, Any]) -> Any:
+            pool: dict[str, list[str]] = {}
+            for lab, text in s["pool"]:
+                pool.setdefault(lab, []).append(text)
+            for lab, text in s["rows"]:  # the sources must be among the examples
+                if text not in pool.setdefault(lab, []):
+                    pool[lab].append(text)
+            return CausalLMGeneration(
+                mode="label_conditioned",
+                examples=pool,
+                n_shots=4,
+                max_new_tokens=args.max_new_tokens,
+                batch_size=args.batch_size,
+            )
+
+        gens["LM label_conditioned (SmolLM2)"] = label_conditioned
+    return gens
+
+
+def distinct2(texts: list[str]) -> float:
+    grams = [tuple(t.lower().split()[i : i + 2]) for t in texts for i in range(len(t.split()) - 1)]
+    return len(set(grams)) / len(grams) if grams else float("nan")
+
+
+def run_generator(
+    made: Any, rows: list[tuple[str, str]], prot: ProtectedSpans, seed: int
+) -> tuple[list[Candidate], list[dict[str, Any]], float, TextPipeline]:
+    """Candidates (one per row), error records, seconds spent generating, the pipeline."""
+    from augment.text.backends.generation import GenerativeOperation
+
+    sources = [Source(i, text, lab) for i, (lab, text) in enumerate(rows)]
+    if isinstance(made, GenerativeOperation):
+        pipe = TextPipeline([made], prot, on_broken="keep")
+        made._lm()  # load outside the timing
+        seeds = [sample_seed(seed, s.id, 0) for s in sources]
+        keeps = [[sp.text for sp in prot.find(s.payload)] for s in sources]
+        t = time.perf_counter()
+        results = made.transform_batch([s.payload for s in sources], seeds, keeps)
+        dt = time.perf_counter() - t
+        cands, errors = [], []
+        from augment.candidate import Operation
+
+        for s, sd, r in zip(sources, seeds, results):
+            if isinstance(r, Exception):
+                errors.append({"source_id": s.id, "variant": 0, "error": f"{r}"})
+            else:
+                cands.append(Candidate(s.id, 0, r[0], s.label, [Operation(made.name, r[1])], sd))
+        return cands, errors, dt, pipe
+    pipe = TextPipeline(made, prot, on_broken="keep")
+    aug = Augmenter(pipe, n_variants=1, random_state=seed, show_progress=False)
+    pipe.apply(rows[0][1], 0)  # warm caches (WordNet, tagger) outside the timing
+    t = time.perf_counter()
+    cands, errors = aug.generate(sources)
+    return cands, errors, time.perf_counter() - t, pipe
+
+
+def label_classifier(pool: list[tuple[str, str]], encoder: Any, per_class: int | None) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    rows = pool
+    if per_class is not None:
+        by: dict[str, list[tuple[str, str]]] = {}
+        for lab, text in pool:
+            by.setdefault(lab, []).append((lab, text))
+        rows = [r for v in by.values() for r in v[:per_class]]
+    x = encoder.encode([t for _, t in rows])
+    clf = LogisticRegression(max_iter=2000, C=10.0)
+    clf.fit(x, [lab for lab, _ in rows])
+    return clf
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--n", type=int, default=20, help="sentences per set (word operations)")
+    ap.add_argument("--n-lm", type=int, default=6, help="sentences per set (LM generators)")
+    ap.add_argument("--max-new-tokens", type=int, default=40)
+    ap.add_argument("--batch-size", type=int, default=6)
+    ap.add_argument("--quick", action="store_true", help="8 / 2 sentences, small classifier")
+    ap.add_argument("--no-lm", action="store_true", help="skip the language-model generators")
+    ap.add_argument("--examples", type=int, default=3, help="accepted/rejected shown per cell")
+    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default="", help="run only generators whose name contains this")
+    ap.add_argument("--no-classifier", action="store_true", help="skip banking77 label agreement")
+    ap.add_argument("--no-fluency", action="store_true", help="skip the LM fluency figure")
+    args = ap.parse_args()
+    if args.quick:
+        args.n, args.n_lm = 8, 2
+    if not (args.data / "text" / "banking77").is_dir():
+        sys.exit(f"banking77 not found under {args.data}: pass --data ../shared/data")
+
+    from fidelity import FidelityFilter, TextEncoder
+    from fidelity.checks.fluency import mean_token_logprob
+
+    encoder = TextEncoder()
+    flt = FidelityFilter(encoder=encoder)
+    data = sets(args.data, max(args.n, args.n_lm), args.seed)
+    t = time.perf_counter()
+    clf = None
+    if not args.no_classifier:
+        clf = label_classifier(data["banking77"]["pool"], encoder, 15 if args.quick else None)
+        bank = data["banking77"]["rows"][: args.n]
+        pred = clf.predict(encoder.encode([t for _, t in bank]))
+        src_agree = sum(p == lab for p, (lab, _) in zip(pred, bank)) / len(bank)
+        print(
+            f"banking77 classifier trained in {time.perf_counter() - t:.0f} s; it gives "
+            f"{src_agree:.3f} of the {len(bank)} source sentences their own label",
+            flush=True,
+        )
+
+    results, examples = [], {}
+    for gname, factory in generators(args).items():
+        if args.only not in gname:
+            continue
+        is_lm = gname.startswith("LM")
+        for sname, s in data.items():
+            rows = s["rows"][: args.n_lm if is_lm else args.n]
+            prot = ProtectedSpans(legal=s["legal"], ordered=False)
+            cands, errors, dt, pipe = run_generator(factory(s), rows, prot, args.seed)
+            Augmenter(pipe, flt).judge(
+                [Source(i, t, lab) for i, (lab, t) in enumerate(rows)], cands
+            )
+            src = {i: t for i, (_, t) in enumerate(rows)}
+            label_mode = "label_conditioned" in gname
+            kept = [prot.check(src[c.source_id], c.payload) is None for c in cands]
+            score = cands and not args.no_fluency
+            lp_c = mean_token_logprob([c.payload for c in cands]) if score else []
+            lp_s = mean_token_logprob([src[c.source_id] for c in cands]) if score else []
+            flu = [a - b for a, b in zip(lp_c, lp_s) if not (math.isnan(a) or math.isnan(b))]
+            row = {
+                "generator": gname,
+                "set": sname,
+                "n": len(rows),
+                "errors": len(errors),
+                "spans_kept": None if label_mode else round(sum(kept) / max(len(cands), 1), 3),
+                "fluency": round(sum(flu) / len(flu), 3) if flu else None,
+                "distinct2": round(distinct2([c.payload for c in cands]), 3),
+                "accepted": round(sum(c.accepted for c in cands) / max(len(rows), 1), 3),
+                "sent_s": round(len(rows) / dt, 2) if dt > 0 else None,
+                "reasons": _reasons(cands, errors),
+            }
+            if sname == "banking77" and cands and clf is not None:
+                pred = clf.predict(encoder.encode([c.payload for c in cands]))
+                row["label_agree"] = round(
+                    sum(p == c.label for p, c in zip(pred, cands)) / len(cands), 3
+                )
+            results.append(row)
+            examples[f"{gname} | {sname}"] = {
+                "accepted": [[src[c.source_id], c.payload] for c in cands if c.accepted][
+                    : args.examples
+                ],
+                "rejected": [
+                    [src[c.source_id], c.payload, c.verdict.reason.value]
+                    for c in cands
+                    if not c.accepted
+                ][: args.examples],
+                "errors": [e["error"] for e in errors][: args.examples],
+            }
+            print(json.dumps({**row, "examples": examples[f"{gname} | {sname}"]}), flush=True)
+    print_table(results)
+    if args.out:
+        args.out.write_text(json.dumps({"results": results, "examples": examples}, indent=1))
+
+
+def _reasons(cands: list[Candidate], errors: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in cands:
+        out[c.verdict.reason.value] = out.get(c.verdict.reason.value, 0) + 1
+    if errors:
+        out["error"] = len(errors)
+    return out
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    cols = ["generator", "set", "n", "spans_kept", "fluency", "distinct2", "accepted"]
+    cols += ["label_agree", "sent_s"]
+    print("\n| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for r in results:
+        cells = ["n/a" if r.get(c) is None else str(r.get(c)) for c in cols]
+        cells[cols.index("label_agree")] = (
+            str(r.get("label_agree", "")) if "label_agree" in r else ""
+        )
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The default image network (EfficientNet-Lite0 with folded batch norm, grid-pooled head) on ONNX
+Runtime: exported once per weights file, input size and grid with ``torch.onnx`` (TorchScript
+exporter), cached on disk and checked against the torch network before first use. ONNX Runtime
+runs the depthwise convolutions in its blocked NCHWc layout, about 2.6x faster than eager torch
+on a CPU, with the same fp32 arithmetic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fidelity.encoders.onnx_cache import assert_close, cached_export, file_digest, session
+
+#: The largest difference allowed between the exported and the torch embeddings (unit vectors).
+TOLERANCE = 1e-4
+
+
+def grid_pooled(net: Any, grid: int, size: int) -> Any:
+    """``net.feature_map`` average-pooled over a ``grid`` x ``grid`` layout and flattened (the
+    embedding the image encoder uses) for ``size`` x ``size`` inputs. The cells are those of
+    ``adaptive_avg_pool2d``, written as fixed slices so that the graph exports."""
+    import torch
+
+    with torch.inference_mode():
+        side = int(net.feature_map(torch.zeros(1, 3, size, size)).shape[-1])
+    bins = [(i * side // grid, -(-(i + 1) * side // grid)) for i in range(grid)]
+
+    class GridPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            fmap = self.net.feature_map(x).float()
+            cells = [fmap[:, :, a:b, c:d].mean(dim=(2, 3)) for a, b in bins for c, d in bins]
+            return torch.stack(cells, dim=2).flatten(1)  # the order of pool(...).flatten(1)
+
+    return GridPooled().eval()
+
+
+class OnnxImageModel:
+    """Embeddings ``(n, d)`` of a preprocessed float32 batch ``(n, 3, size, size)``."""
+
+    def __init__(
+        self, net: Any, weights: Path, size: int, grid: int, threads: int | None = None
+    ) -> None:
+        module = grid_pooled(net, grid, size)
+        digest = file_digest([weights], f"image|lite0|{size}|{grid}")
+        self.path = cached_export(
+            f"image-lite0-{size}px-grid{grid}",
+            digest,
+            lambda p: _export(module, p, size),
+            lambda p: _check(module, p, size, threads),
+        )
+        self._session = session(self.path, threads)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32)})[0]
+
+
+def _export(module: Any, path: Path, size: int) -> None:
+    import torch
+
+    x = torch.zeros(2, 3, size, size)
+    torch.onnx.export(
+        module,
+        (x,),
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["image"],
+        output_names=["embedding"],
+        dynamic_axes={"image": {0: "batch"}, "embedding": {0: "batch"}},
+    )
+
+
+def _check(module: Any, path: Path, size: int, threads: int | None) -> None:
+    import torch
+
+    x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (3, 3, size, size)))
+    x = x.float()
+    with torch.inference_mode():
+        want = module(x).numpy()
+    got = session(path, threads).run(None, {"image": x.numpy()})[0]
+
+    def unit(a: np.ndarray) -> np.ndarray:
+        return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+    assert_close(unit(got), unit(want), TOLERANCE, "the image network")
