@@ -133,8 +133,9 @@ class Manifest:
         return {"reasons": reasons, "operations": ops, "labels": labels}
 
     def totals(self) -> dict[str, int]:
-        """The shards' counts added up. ``planned == accepted + rejected + errors`` holds for
-        every shard and so for the job (see :class:`augment.run.shard.ShardProcessor`)."""
+        """The shards' counts added up. ``planned + topped_up == accepted + rejected + errors``
+        holds for every shard and so for the job (see :class:`augment.run.shard.ShardProcessor`;
+        ``topped_up``: variants drawn past the plan by ``filter.top_up``, 0 without it)."""
         keys = (
             "rows",
             "planned",
