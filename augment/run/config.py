@@ -135,6 +135,15 @@ class FilterConfig(_Strict):
     max_attempts: int = Field(3, ge=1, description="top-up: draws per planned variant at most")
 
     @model_validator(mode="after")
+    def _ordered(self) -> FilterConfig:
+        if self.min_similarity > self.max_similarity:
+            raise ValueError(
+                f"min_similarity {self.min_similarity} is above max_similarity "
+                f"{self.max_similarity}: no variant could pass"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _known_checks(self) -> FilterConfig:
         for spec in self.check_specs() or []:
             check_spec(spec)
@@ -180,15 +189,6 @@ def check_spec(spec: str | dict[str, Any]) -> None:
         make_check(spec)
     except TypeError as exc:
         raise ValueError(f"check {name!r}: {exc}") from None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> FilterConfig:
-        if self.min_similarity > self.max_similarity:
-            raise ValueError(
-                f"min_similarity {self.min_similarity} is above max_similarity "
-                f"{self.max_similarity}: no variant could pass"
-            )
-        return self
 
 
 class RunConfig(_Strict):
