@@ -107,6 +107,13 @@ def _bench(args: argparse.Namespace) -> int:
         text_overrides["test_per_class"] = args.test_per_class
     sets = tuple(s.strip() for s in args.sets.split(",")) if args.sets else None
     try:
+        if args.checks:
+            from augment.run.config import check_spec
+
+            checks = [c.strip() for c in args.checks.split(",") if c.strip()]
+            for c in checks:
+                check_spec(c)
+            text_overrides["checks"] = checks
         if args.strategies is not None:
             if args.task != "text":
                 raise ValueError("--strategies is for the text benchmark")
@@ -237,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="text: score on a fixed stratified subset of the test file (N rows per class)",
     )
     bench.add_argument("--stem", default=None, help="file name stem of the results")
+    bench.add_argument(
+        "--checks",
+        default=None,
+        help="text: the filter's checks in order, e.g. band,label,siblings (default: band)",
+    )
     bench.add_argument(
         "--out",
         type=Path,

@@ -7,7 +7,14 @@ from typing import Any
 
 import pandas as pd
 
-from augment.augmenter import judge, make_candidates, raise_errors, resolve_filter, variant_requests
+from augment.augmenter import (
+    fit_filter,
+    judge,
+    make_candidates,
+    raise_errors,
+    resolve_filter,
+    variant_requests,
+)
 from augment.candidate import Source
 from augment.pipeline import Pipeline
 from augment.targeting import plan_counts
@@ -24,6 +31,8 @@ def augment_batch(
     column: str | None = "text",
     random_state: int = 0,
     keep_rejected: bool = False,
+    label_column: str | None = "label",
+    fit_on: Any = None,
 ) -> Callable[[dict[str, list], list[int]], dict[str, list]]:
     """A batched map function that returns each row followed by its filtered variants.
 
@@ -39,12 +48,33 @@ def augment_batch(
     (then ``reason`` says why); originals are always kept. A pipeline that raises stops the map
     with an error naming the row. Augment the training split only.
 
+    Each pair is judged with its row's label (``label_column``, when the batch has it) and its
+    index as source id. ``map`` sees one batch at a time, so a label check must be fitted on
+    the whole data set first: pass ``fit_on=`` the data set being mapped (anything with
+    ``column`` and ``label_column`` as columns: a ``datasets.Dataset``, a dict of lists, a
+    DataFrame; row ``i`` gets id ``i``, matching ``with_indices``), or fit the filter yourself
+    (``flt.fit(texts, labels, ids=range(len(texts)))``). An unfitted label check without
+    ``fit_on`` is a ``ValueError`` saying so.
+
     ``column=None`` makes the whole row (a mapping of every column) the payload, for record
     pipelines (:class:`augment.records.RecordPipeline`: instruction and chat rows); a variant's
     fields then fill their columns.
     """
     counts = plan_counts(n_variants)
     flt = fidelity_filter
+    if flt is not None and flt.needs_fit:
+        if fit_on is None:
+            raise ValueError(
+                "the filter's label check is not fitted and augment_batch sees one batch at a "
+                "time: pass fit_on=<the data set being mapped>, or call "
+                "flt.fit(texts, labels, ids=range(len(texts))) first"
+            )
+        if label_column is None:
+            raise ValueError("fit_on needs a label_column to fit the label check")
+        texts, labels = list(fit_on[column]), list(fit_on[label_column])
+        fit_filter(
+            flt, [Source(i, t, lab) for i, (t, lab) in enumerate(zip(texts, labels))], "rows"
+        )
 
     def the_filter() -> FidelityFilter:
         nonlocal flt
@@ -56,16 +86,25 @@ def augment_batch(
         if column is not None and column not in batch:
             raise KeyError(f"column {column!r} not in the batch (columns: {list(batch)})")
         rows = len(indices)
+        labels = batch.get(label_column) if label_column is not None else None
 
         def payload_of(r: int) -> Any:
             return {k: batch[k][r] for k in batch} if column is None else batch[column][r]
 
-        sources = [Source(indices[r], payload_of(r)) for r in range(rows)]
+        sources = [
+            Source(indices[r], payload_of(r), None if labels is None else labels[r])
+            for r in range(rows)
+        ]
         cands, errors = make_candidates(pipeline, variant_requests(sources, counts, random_state))
         raise_errors(errors)
         payload = {s.id: s.payload for s in sources}
         verdicts = judge(
-            pipeline, the_filter, [payload[c.source_id] for c in cands], [c.payload for c in cands]
+            pipeline,
+            the_filter,
+            [payload[c.source_id] for c in cands],
+            [c.payload for c in cands],
+            labels=[c.label for c in cands],
+            source_ids=[c.source_id for c in cands],
         )
         by_row: dict[Any, list[int]] = {}
         for j, c in enumerate(cands):

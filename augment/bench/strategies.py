@@ -369,17 +369,24 @@ def comparisons(strategies: Sequence[StrategySpec]) -> list[tuple[str, str]]:
     return pairs
 
 
-def round_one(alpha: float = 0.05) -> list[StrategySpec]:
+def round_one(
+    alpha: float = 0.05, checks: Sequence[str | dict[str, Any]] | None = None
+) -> list[StrategySpec]:
     """The first round's arms as strategies: ``unfiltered`` (EDA), ``filtered`` (EDA + band)
     and ``targeted`` (EDA + band, budget by class balance); ``filtered``'s control keeps its
-    first-round name ``size_matched``."""
+    first-round name ``size_matched``. ``checks`` replaces the band of the two filtered arms
+    (names, or ``{"name": ..., **params}`` as a job config writes them)."""
     eda = {"preset": "eda", "options": {"alpha": alpha}}
+    flt: list[Any] = [
+        c
+        if isinstance(c, str) or "params" in c
+        else {"name": c["name"], "params": {k: v for k, v in c.items() if k != "name"}}
+        for c in (checks or ["band"])
+    ]
     return [
         StrategySpec(name="unfiltered", pipeline=eda),
-        _RoundOneFiltered(name="filtered", pipeline=eda, filter=["band"]),
-        StrategySpec(
-            name="targeted", pipeline=eda, filter=["band"], targeting="balance", control=False
-        ),
+        _RoundOneFiltered(name="filtered", pipeline=eda, filter=flt),
+        StrategySpec(name="targeted", pipeline=eda, filter=flt, targeting="balance", control=False),
     ]
 
 

@@ -138,6 +138,10 @@ class TextBenchmark:
     strategies:
         The strategies (:func:`augment.bench.strategies.load_strategies`); default the first
         round's.
+    checks:
+        Without ``strategies``: the checks of the first round's filtered arms, by name or
+        ``{"name": ..., **params}`` (e.g. ``["band", "label", "siblings"]``; default the band).
+        A label check is fitted on each training sample before its variants are judged.
     fidelity_filter:
         The band filter's encoder and default band; default band 0.70-0.98 on MiniLM.
     step_grid, step_splits:
@@ -159,6 +163,7 @@ class TextBenchmark:
     alpha: float = 0.05
     models: Sequence[str] = ("tfidf", "minilm")
     strategies: Sequence[StrategySpec] | None = None
+    checks: Sequence[str | dict[str, Any]] | None = None
     fidelity_filter: FidelityFilter | None = None
     targeted_max_per_row: int = 64
     c_grid: Sequence[float] = C_GRID
@@ -175,7 +180,7 @@ class TextBenchmark:
 
     @property
     def arm_strategies(self) -> list[StrategySpec]:
-        return list(self.strategies) if self.strategies else round_one(self.alpha)
+        return list(self.strategies) if self.strategies else round_one(self.alpha, self.checks)
 
     def _check(self) -> dict[str, Any]:
         unknown = set(self.models) - set(MODELS)
@@ -474,12 +479,18 @@ class TextBenchmark:
         strategy's filter (constraint checks of the pipeline first)."""
         pair_sources = [texts[j] for j in src_a]
         built, info = self._filter(s, flt, pair_sources, cand, labels[src_a])
-        target: Any = built
-        if getattr(built, "checks", None) and any(c.name != "band" for c in s.filter):
-            ids = [f"{self.random_state}:{r}" for r in row_ids]
-            built.fit(texts, labels, ids=ids)
-            target = _WithLabels(built, labels[src_a], [ids[j] for j in src_a])
-        verdicts = judge(pipeline, target, pair_sources, cand, list(range(len(cand))))
+        ids = [f"{self.random_state}:{r}" for r in row_ids]
+        if any(c.name == "label" for c in getattr(built, "checks", ())):
+            built.fit(texts, list(labels), ids=ids)  # a label check learns from this sample
+        verdicts = judge(
+            pipeline,
+            built,
+            pair_sources,
+            cand,
+            list(range(len(cand))),
+            labels=list(labels[src_a]),
+            source_ids=[ids[j] for j in src_a],
+        )
         accepted = np.array([v.accepted for v in verdicts], dtype=bool)
         reasons = pd.Series([v.reason.value for v in verdicts], dtype=object)
         return accepted, info, reasons
@@ -553,24 +564,6 @@ class TextBenchmark:
             param = tuned.param
         info["degenerate"] = is_degenerate(pred)
         return Trial(name, str(size), model, arm, seed, len(data), pred, param=param, extra=info)
-
-
-class _WithLabels:
-    """A filter whose checks need each pair's source label and id (the label check): the core's
-    ``judge`` passes candidate positions as row names, and this looks the labels up."""
-
-    def __init__(self, flt: FidelityFilter, labels: np.ndarray, ids: list[str]) -> None:
-        self.flt, self.labels, self.ids = flt, labels, ids
-
-    def judge(self, sources: Sequence[Any], candidates: Sequence[Any], row_names: Any = None):
-        rows = list(row_names)
-        return self.flt.judge(
-            sources,
-            candidates,
-            rows,
-            labels=[self.labels[i] for i in rows],
-            source_ids=[self.ids[i] for i in rows],
-        )
 
 
 def _test_subset(labels: np.ndarray, per_class: int) -> np.ndarray:

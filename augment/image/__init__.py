@@ -37,7 +37,7 @@ def config_filter(f: Any, shard_rows: int) -> FidelityFilter:
     from fidelity.encoders.image import ImageEncoder
 
     encoder = ImageEncoder(device=f.device, batch_size=f.batch_size)
-    return FidelityFilter(encoder, f.min_similarity, f.max_similarity)
+    return FidelityFilter(encoder, f.min_similarity, f.max_similarity, f.check_specs())
 
 
 IMAGE = register(

@@ -113,11 +113,26 @@ class PersonaConfig(_Strict):
 
 
 class FilterConfig(_Strict):
+    """The fidelity filter: the band, the encoder, and the checks in order (names, or
+    ``{name: ..., **params}`` mappings as :func:`fidelity.checks.make_check` reads them), with
+    the parameters of a named check in its own section (``label: {min_probability: 0.3}``).
+    A label check is fitted on the input rows and their labels."""
+
     min_similarity: float = Field(0.7, ge=-1, le=1)
     max_similarity: float = Field(0.98, ge=-1, le=1)
     model: str | None = Field(None, description="text: a sentence-transformers id or path")
     device: str | None = None
     batch_size: int = Field(64, ge=1)
+    checks: list[str | dict[str, Any]] | None = Field(
+        None, description="checks in order; default: the band alone"
+    )
+    label: dict[str, Any] | None = None
+    fluency: dict[str, Any] | None = None
+    siblings: dict[str, Any] | None = None
+    top_up: bool = Field(
+        False, description="draw more candidates for the labels the filter left short (per shard)"
+    )
+    max_attempts: int = Field(3, ge=1, description="top-up: draws per planned variant at most")
 
     @model_validator(mode="after")
     def _ordered(self) -> FilterConfig:
@@ -127,6 +142,53 @@ class FilterConfig(_Strict):
                 f"{self.max_similarity}: no variant could pass"
             )
         return self
+
+    @model_validator(mode="after")
+    def _known_checks(self) -> FilterConfig:
+        for spec in self.check_specs() or []:
+            check_spec(spec)
+        return self
+
+    def check_specs(self) -> list[str | dict[str, Any]] | None:
+        """The ``checks`` argument of the filter: each named check with its section's
+        parameters (``None``: the filter's default)."""
+        sections = {"label": self.label, "fluency": self.fluency, "siblings": self.siblings}
+        unused = [k for k, v in sections.items() if v is not None and not self._names_check(k)]
+        if unused:
+            raise ValueError(
+                f"filter.{unused[0]} is given but {unused[0]!r} is not in filter.checks"
+            )
+        if self.checks is None:
+            return None
+        out: list[str | dict[str, Any]] = []
+        for spec in self.checks:
+            name = spec if isinstance(spec, str) else spec.get("name")
+            extra = sections.get(name) if isinstance(name, str) else None
+            if extra:
+                base = {"name": name} if isinstance(spec, str) else dict(spec)
+                out.append({**extra, **base})
+            else:
+                out.append(spec)
+        return out
+
+    def _names_check(self, name: str) -> bool:
+        return any(
+            (s if isinstance(s, str) else s.get("name")) == name for s in (self.checks or [])
+        )
+
+
+def check_spec(spec: str | dict[str, Any]) -> None:
+    """A ``ValueError`` in one line when ``spec`` names no registered check (naming the known
+    ones) or its parameters do not fit the check."""
+    from fidelity.checks import REGISTRY, make_check
+
+    name = spec if isinstance(spec, str) else spec.get("name")
+    if name not in REGISTRY:
+        raise ValueError(f"unknown check {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    try:
+        make_check(spec)
+    except TypeError as exc:
+        raise ValueError(f"check {name!r}: {exc}") from None
 
 
 class RunConfig(_Strict):

@@ -113,10 +113,11 @@ class Manifest:
         atomic_write_json(self.path, self.data)
 
     def summary(self) -> dict[str, Any]:
-        """The shards' summaries added up: count per verdict reason, and candidates and
-        accepted per operation chain."""
+        """The shards' summaries added up: count per verdict reason, candidates and accepted per
+        operation chain, and planned, candidates and accepted per label."""
         reasons: dict[str, int] = {}
         ops: dict[str, list[int]] = {}
+        labels: dict[str, list[int]] = {}
         for s in self.data["shards"].values():
             part = s.get("summary") or {}
             for r, n in part.get("reasons", {}).items():
@@ -125,10 +126,24 @@ class Manifest:
                 tot = ops.setdefault(chain, [0, 0])
                 tot[0] += int(n)
                 tot[1] += int(acc)
-        return {"reasons": reasons, "operations": ops}
+            for label, counts in part.get("labels", {}).items():
+                tot = labels.setdefault(label, [0] * len(counts))
+                for k, n in enumerate(counts):
+                    tot[k] += int(n)
+        return {"reasons": reasons, "operations": ops, "labels": labels}
 
     def totals(self) -> dict[str, int]:
-        """The shards' counts added up. ``planned == accepted + rejected + errors`` holds for
-        every shard and so for the job (see :class:`augment.run.shard.ShardProcessor`)."""
-        keys = ("rows", "planned", "candidates", "accepted", "rejected", "errors", "row_errors")
+        """The shards' counts added up. ``planned + topped_up == accepted + rejected + errors``
+        holds for every shard and so for the job (see :class:`augment.run.shard.ShardProcessor`;
+        ``topped_up``: variants drawn past the plan by ``filter.top_up``, 0 without it)."""
+        keys = (
+            "rows",
+            "planned",
+            "topped_up",
+            "candidates",
+            "accepted",
+            "rejected",
+            "errors",
+            "row_errors",
+        )
         return {k: sum(int(s.get(k, 0)) for s in self.data["shards"].values()) for k in keys}

@@ -69,10 +69,11 @@ def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
         "",
         "![accept rate](accept_rate.png)" if len(per_op) else "",
         "",
+        *_label_section(summary.get("labels", {})),
         "## Examples",
         "",
     ]
-    for reason in ("accepted", "drift", "near_duplicate", "constraint", "invalid"):
+    for reason in ("accepted", "drift", "near_duplicate", "label_shift", "constraint", "invalid"):
         ex = both[both.reason == reason].head(5)
         if ex.empty:
             continue
@@ -89,3 +90,16 @@ def write_report(cfg: RunConfig, manifest: dict[str, Any]) -> None:
         "",
     ]
     atomic_write_text(out / "report.md", "\n".join(parts))
+
+
+def _label_section(labels: dict[str, list[int]]) -> list[str]:
+    """The acceptance per label (planned, candidates, accepted, accept rate, shortfall): a filter
+    that thins one class more than another shows here."""
+    if not labels:
+        return []
+    t = pd.DataFrame(
+        [[k, *v] for k, v in labels.items()], columns=["label", "planned", "candidates", "accepted"]
+    )
+    t["accept_rate"] = (t.accepted / t.candidates.clip(lower=1)).round(3)
+    t["shortfall"] = (t.planned - t.accepted).clip(lower=0)
+    return ["## Acceptance per label", "", md_table(t), ""]

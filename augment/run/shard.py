@@ -9,13 +9,13 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from augment.augmenter import Augmenter
+from augment.augmenter import Augmenter, fit_filter
 from augment.candidate import RECORD_COLUMNS
 from augment.io.atomic import NO_SPACE
 from augment.pipeline import modality_named
 from augment.result import AugmentResult
 from augment.run.config import RunConfig
-from augment.run.inputs import Shard
+from augment.run.inputs import Shard, iter_shards
 from augment.run.targets import Counts, planned
 from fidelity.filter import FidelityFilter
 
@@ -61,12 +61,24 @@ _FILTERS: dict[str, FidelityFilter] = {}
 def build_filter(cfg: RunConfig) -> FidelityFilter:
     """The filter a config's ``filter`` section describes, for its modality. The last one built
     is kept, so that jobs with the same section run one after another in one process load the
-    model once (and a process that runs jobs with other models holds only one)."""
+    model once (and a process that runs jobs with other models holds only one). A label check
+    in it is fitted on every input row of this job with its label (the same fit in every
+    shard and process), on every call: a kept filter may have learnt another job's input."""
     key = json.dumps([cfg.modality, cfg.filter.model_dump(mode="json"), cfg.shard_rows])
     if key not in _FILTERS:
         _FILTERS.clear()
         _FILTERS[key] = modality_named(cfg.modality).config_filter(cfg.filter, cfg.shard_rows)
-    return _FILTERS[key]
+    flt = _FILTERS[key]
+    if any(c.name == "label" for c in flt.checks):
+        if cfg.input.label_column is None and cfg.input.resolved_format() in (
+            "csv",
+            "jsonl",
+            "parquet",
+        ):
+            raise ValueError("filter.checks has a label check, but input.label_column is unset")
+        rows = [s for shard in iter_shards(cfg.input, 10_000) for s in shard.sources]
+        fit_filter(flt, rows, what="input rows", force=True)
+    return flt
 
 
 @dataclass
@@ -85,13 +97,16 @@ def summaries(result: AugmentResult) -> dict[str, Any]:
     """A result's summaries in plain JSON: counts per verdict reason and, per operation chain,
     candidates and accepted."""
     reasons = result.summary()
+    reasons = reasons[~reasons.reason.isin(["error", "shortfall"])]
     per_op = result.accept_rate_by_operation()
     return {
-        "reasons": {
-            str(r): int(n) for r, n in zip(reasons["reason"], reasons["count"]) if r != "error"
-        },
+        "reasons": {str(r): int(n) for r, n in zip(reasons["reason"], reasons["count"])},
         "operations": {
             str(r.op_chain): [int(r.candidates), int(r.accepted)] for r in per_op.itertuples()
+        },
+        "labels": {
+            str(r.label): [int(r.planned), int(r.candidates), int(r.accepted)]
+            for r in result.acceptance_by_label().itertuples()
         },
     }
 
@@ -132,6 +147,8 @@ class ShardProcessor:
                 0,
                 self.cfg.seed,
                 show_progress=False,
+                top_up=self.cfg.filter.top_up,
+                max_attempts=self.cfg.filter.max_attempts,
             )
         return self._augmenter
 
@@ -178,6 +195,10 @@ class ShardProcessor:
             planned(self.counts, e["source_id"]) for e in shard.errors
         )
         variant_errors = int(err.variant.notna().sum())
+        # top-up (filter.top_up) draws variants past the plan's count for labels left short
+        topped_up = sum(
+            c.variant >= planned(self.counts, c.source_id) for c in result.candidates
+        ) + sum(e["variant"] >= planned(self.counts, e["source_id"]) for e in result.errors)
         counts = {
             "rows": shard.stop - shard.start,
             "planned": n_planned,
@@ -187,7 +208,11 @@ class ShardProcessor:
             "errors": variant_errors,
             "row_errors": len(shard.errors),
         }
-        if n_planned != len(accepted) + len(rejected) + variant_errors:  # pragma: no cover
+        if topped_up:
+            counts["topped_up"] = int(topped_up)
+        if (
+            n_planned + topped_up != len(accepted) + len(rejected) + variant_errors
+        ):  # pragma: no cover
             raise RuntimeError(f"shard {shard.index}: accounting broke: {counts}")
         summary = {**summaries(result), "encoder": getattr(aug.filter.encoder, "name", "?")}
         return ShardOutput(shard.index, accepted, rejected, err, counts, summary)

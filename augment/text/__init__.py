@@ -44,7 +44,7 @@ def config_filter(f: Any, shard_rows: int) -> FidelityFilter:
         batch_size=f.batch_size,
         cache_size=max(10_000, 2 * shard_rows),
     )
-    return FidelityFilter(encoder, f.min_similarity, f.max_similarity)
+    return FidelityFilter(encoder, f.min_similarity, f.max_similarity, f.check_specs())
 
 
 TEXT = register(

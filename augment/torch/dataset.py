@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from torch.utils.data import Dataset
 
-from augment.augmenter import judge, make_candidates, raise_errors, resolve_filter
+from augment.augmenter import fit_filter, judge, make_candidates, raise_errors, resolve_filter
 from augment.candidate import Operation, Source, sample_seed
 from augment.pipeline import Pipeline
 from augment.targeting import check_plan_ids, plan_counts
@@ -38,6 +38,10 @@ class AugmentedDataset(Dataset):
     DataLoader): forked workers inherit the filled cache, and source embeddings are reused across
     epochs. DataLoader's batched fetch (``__getitems__``) judges a whole batch in one filter call.
 
+    A filter with a label check that is not fitted yet is fitted here, at construction, on every
+    row of ``data`` with its label (ids: the row ids), so that every worker judges with the same
+    fit; a row without a label is an error naming it.
+
     Rows are ``(payload, label)`` pairs; with ``return_info=True`` they are dicts with
     ``payload``, ``label``, ``is_augmented``, ``source_index``, ``similarity``, ``reason``,
     ``operations``.
@@ -65,6 +69,9 @@ class AugmentedDataset(Dataset):
         self.label_column = label_column
         self.return_info = return_info
         self._slots: list[tuple[int, int]] | None = None
+        if fidelity_filter is not None and fidelity_filter.needs_fit:
+            rows = [Source(self._row_id(i), *self._row(i)) for i in range(self._n_rows())]
+            fit_filter(fidelity_filter, rows, what="rows")
 
     # ------------------------------------------------------------------ rows
     def _n_rows(self) -> int:
@@ -171,6 +178,8 @@ class AugmentedDataset(Dataset):
                 self._filter,
                 [r[0].payload for r in requests],
                 [c.payload for c in cands],
+                labels=[c.label for c in cands],
+                source_ids=[c.source_id for c in cands],
             )
             for k, c, v in zip(keys, cands, verdicts):
                 if v.accepted:

@@ -88,8 +88,10 @@ class CrossFitJudge(LabelJudge):
 
         assert vectors is not None
         self.classes_ = np.unique(labels)
-        n_min = int(pd.Series(labels).value_counts().min())
-        folds = max(2, min(self.folds, len(labels)))
+        sizes = pd.Series(labels).value_counts()
+        n_min = int(sizes.min())
+        # scikit-learn refuses more folds than the largest label has rows (a few-shot set)
+        folds = max(2, min(self.folds, len(labels), int(sizes.max())))
         if n_min < folds:
             log.warning(
                 "label check: the smallest label has %d labelled source(s), fewer than %d folds; "
