@@ -116,14 +116,7 @@ class InteractionModel:
         draw = gaps[rng.integers(len(gaps), size=total)]
         starts = np.r_[0, np.cumsum(counts)[:-1]]
         draw[starts] = 0
-        day = np.cumsum(draw)
-        day = day - np.repeat(day[starts], counts) + np.repeat(self.first_day_[tpl], counts)
-        keep = day <= self.end_day_
-        out = pd.DataFrame({self.customer_column: np.asarray(persona_ids, dtype=object)[owner]})
-        times = self.origin_ + pd.to_timedelta(day, unit="D")
-        out[self.time_column] = (
-            times.strftime("%Y%m%d").astype(np.int64) if self.int_dates_ else times
-        )
+        out, keep = self._timeline(persona_ids, owner, counts, starts, draw, tpl)
         if self.value_columns_:
             cop = self._copula(key, customers)
             values = self.schema_.cast(cop.sample(total, rng))
@@ -170,14 +163,7 @@ class InteractionModel:
         shuffled = np.lexsort((rng.random(len(who)), who))
         draw = np.zeros(total, dtype=np.int64)
         draw[later] = self.gaps_[(gap_start[tpl[who]] + rank)[shuffled]]
-        day = np.cumsum(draw)
-        day = day - np.repeat(day[starts], counts) + np.repeat(self.first_day_[tpl], counts)
-        keep = day <= self.end_day_
-        out = pd.DataFrame({self.customer_column: np.asarray(persona_ids, dtype=object)[owner]})
-        times = self.origin_ + pd.to_timedelta(day, unit="D")
-        out[self.time_column] = (
-            times.strftime("%Y%m%d").astype(np.int64) if self.int_dates_ else times
-        )
+        out, keep = self._timeline(persona_ids, owner, counts, starts, draw, tpl)
         if self.value_columns_:
             ev_src = nb[owner, rng.integers(k, size=total)]
             rows = ev_start[ev_src] + np.floor(rng.random(total) * self.count_[ev_src]).astype(
@@ -188,6 +174,28 @@ class InteractionModel:
             for c in self.value_columns_:
                 out[c] = values[c].to_numpy()
         return out[keep].reset_index(drop=True)
+
+    def _timeline(
+        self,
+        persona_ids: Sequence[Any],
+        owner: np.ndarray,
+        counts: np.ndarray,
+        starts: np.ndarray,
+        gaps: np.ndarray,
+        tpl: np.ndarray,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Each persona's events on the calendar: its template customer's first day, then the
+        drawn ``gaps`` (one per event, 0 at each persona's first); the frame of customer and
+        time columns, and which events fall inside the observed period."""
+        day = np.cumsum(gaps)
+        day = day - np.repeat(day[starts], counts) + np.repeat(self.first_day_[tpl], counts)
+        keep = day <= self.end_day_
+        out = pd.DataFrame({self.customer_column: np.asarray(persona_ids, dtype=object)[owner]})
+        times = self.origin_ + pd.to_timedelta(day, unit="D")
+        out[self.time_column] = (
+            times.strftime("%Y%m%d").astype(np.int64) if self.int_dates_ else times
+        )
+        return out, keep
 
     def _copula(self, key: Any, customers: Sequence[Any] | None) -> GaussianCopula:
         if key not in self._copulas:
