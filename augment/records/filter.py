@@ -115,6 +115,19 @@ class FieldFilter:
     def band(self) -> Any:
         return self._inner().band
 
+    @property
+    def needs_fit(self) -> bool:
+        """Whether the text filter has a check that must learn from labelled sources first."""
+        return bool(getattr(self.text_filter, "needs_fit", False))
+
+    def fit(self, items: Sequence[Any], labels: Sequence[Any], **kwargs: Any) -> FieldFilter:
+        """A label check learns from texts, not records: fit the text filter on the judged
+        field's texts (``flt.text_filter.fit(texts, labels)``); this says so by name."""
+        raise ValueError(
+            "FieldFilter: a label check is fitted on texts; call "
+            "field_filter.text_filter.fit(texts, labels, ids=...) with the judged field's texts"
+        )
+
     def warm(self, item: Any) -> None:
         """Load the text filter's model and run it once (on a probe text: a record's fields
         are judged as texts), so that a bad model or device fails before any work is done."""
@@ -125,8 +138,12 @@ class FieldFilter:
         sources: Sequence[Any],
         candidates: Sequence[Any],
         row_names: Sequence[Any] | None = None,
+        labels: Sequence[Any] | None = None,
+        source_ids: Sequence[Any] | None = None,
     ) -> list[Verdict]:
-        """One verdict per (source record, candidate record) pair, in order."""
+        """One verdict per (source record, candidate record) pair, in order. ``labels`` and
+        ``source_ids`` (per pair) go to the text filter's checks with each judged field (a
+        field's siblings are the same field of the same source's other variants)."""
         if len(sources) != len(candidates):
             raise ValueError(f"{len(sources)} sources for {len(candidates)} candidates")
         verdicts: list[Verdict | None] = [None] * len(sources)
@@ -144,7 +161,15 @@ class FieldFilter:
             names = [
                 f"{i if row_names is None else row_names[i]} field {f}" for i, f, _, _ in pairs
             ]
-            scored = self._inner().judge([a for _, _, a, _ in pairs], [b for *_, b in pairs], names)
+            scored = self._inner().judge(
+                [a for _, _, a, _ in pairs],
+                [b for *_, b in pairs],
+                names,
+                labels=None if labels is None else [labels[i] for i, *_ in pairs],
+                source_ids=None
+                if source_ids is None
+                else [f"{source_ids[i]}|{f}" for i, f, _, _ in pairs],
+            )
             per_row: dict[int, list[tuple[str, Verdict]]] = {}
             for (i, f, _, _), v in zip(pairs, scored):
                 per_row.setdefault(i, []).append((f, v))
