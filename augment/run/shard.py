@@ -69,7 +69,7 @@ def build_filter(cfg: RunConfig) -> FidelityFilter:
         _FILTERS.clear()
         _FILTERS[key] = modality_named(cfg.modality).config_filter(cfg.filter, cfg.shard_rows)
     flt = _FILTERS[key]
-    if any(c.name == "label" for c in flt.checks):
+    if any(c.name == "label" for c in getattr(flt, "checks", ())):
         if cfg.input.label_column is None and cfg.input.resolved_format() in (
             "csv",
             "jsonl",
