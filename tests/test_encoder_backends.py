@@ -64,6 +64,39 @@ def test_text_export_is_cached_and_backend_round_trips(text_encoder):
         TextEncoder(backend="tensorrt")
 
 
+
+_FORKED: dict = {}  # what a forked child inherits (Pool arguments would be pickled, not inherited)
+
+
+def _encode_in_child(texts: list[str]) -> tuple[int, int, np.ndarray]:
+    import os
+
+    torch.set_num_threads(1)  # as a DataLoader worker does
+    encoder = _FORKED["encoder"]
+    out = encoder.encode(texts)
+    return os.getpid(), id(encoder._onnx._session._session), np.asarray(out)
+
+
+def test_text_fast_path_runs_in_a_forked_worker_on_its_own_session(text_encoder):
+    """ONNX Runtime's thread pool does not survive fork (a session inherited from the parent can
+    hang in the child): the child builds its own session and gives the parent's embeddings."""
+    import multiprocessing as mp
+    import os
+
+    texts = [f"I want to move {i} pounds to my savings account today" for i in range(48)]
+    want = np.asarray(text_encoder.encode(texts))  # the parent's session has run (threads started)
+    parent_session = id(text_encoder._onnx._session._session)
+    text_encoder.clear_cache()  # the child must run the model, not read the inherited cache
+    _FORKED["encoder"] = text_encoder
+    try:
+        with mp.get_context("fork").Pool(1) as pool:
+            pid, child_session, got = pool.apply_async(_encode_in_child, (texts,)).get(timeout=180)
+    finally:
+        _FORKED.clear()
+    assert pid != os.getpid()
+    assert child_session != parent_session
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
 # ---------------------------------------------------------------------------- images
 @pytest.fixture(scope="module")
 def xray_pairs(shared_data) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from fidelity.encoders.onnx_cache import assert_close, cached_export, file_digest, session
+from fidelity.encoders.onnx_cache import (
+    ForkSafeSession,
+    assert_close,
+    cached_export,
+    file_digest,
+    session,
+)
 
 #: The largest difference allowed between the exported and the torch embeddings (unit vectors).
 TOLERANCE = 1e-4
@@ -54,7 +60,7 @@ class OnnxImageModel:
             lambda p: _export(module, p, size),
             lambda p: _check(module, p, size, threads),
         )
-        self._session = session(self.path, threads)
+        self._session = ForkSafeSession(self.path, threads)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self._session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32)})[0]

@@ -123,6 +123,38 @@ def session(path: Path, threads: int | None = None) -> Any:
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
+class ForkSafeSession:
+    """An ONNX Runtime session that a forked process (a DataLoader worker) rebuilds for itself.
+
+    ONNX Runtime's thread pool does not survive ``fork``: a session made in the parent and run in a
+    child waits for worker threads that the child does not have, and hangs. The session is made
+    per process id; in a child it is rebuilt on ``torch.get_num_threads()`` threads (DataLoader
+    workers set 1) unless ``threads`` was given. The inherited session is kept, never destroyed:
+    its destructor would join the parent's threads (microsoft/onnxruntime#31961)."""
+
+    #: Sessions inherited across a fork, kept alive for the life of the process.
+    _inherited: list[Any] = []
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        self.path = path
+        self.threads = threads
+        self._pid = os.getpid()
+        self._session = session(path, threads)
+
+    def _current(self) -> Any:
+        if self._pid != os.getpid():
+            ForkSafeSession._inherited.append(self._session)
+            self._session = session(self.path, self.threads)
+            self._pid = os.getpid()
+        return self._session
+
+    def get_inputs(self) -> Any:
+        return self._current().get_inputs()
+
+    def run(self, outputs: Any, feeds: dict[str, np.ndarray]) -> Any:
+        return self._current().run(outputs, feeds)
+
+
 def assert_close(got: np.ndarray, want: np.ndarray, tolerance: float, what: str) -> None:
     """Refuse an exported graph whose output is not the torch module's within ``tolerance``."""
     err = float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(want, np.float64))))

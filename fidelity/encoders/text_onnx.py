@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fidelity.encoders.onnx_cache import assert_close, cached_export, file_digest, session
+from fidelity.encoders.onnx_cache import (
+    ForkSafeSession,
+    assert_close,
+    cached_export,
+    file_digest,
+    session,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
@@ -70,7 +76,7 @@ class OnnxSentenceModel:
             lambda p: _export(st, p, normalise),
             lambda p: _check(st, p, threads),
         )
-        self._session = session(self.path, threads)
+        self._session = ForkSafeSession(self.path, threads)
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
