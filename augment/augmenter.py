@@ -15,6 +15,7 @@ these two; none keeps a loop of its own.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from augment.candidate import Candidate, Source, sample_seed
-from augment.pipeline import Pipeline, check_constraint, modality_of
+from augment.pipeline import Pipeline, apply_or_error, check_constraint, modality_of
 from augment.result import AugmentResult
 from augment.targeting import check_plan_ids, plan_counts
 from fidelity.checks.siblings import SiblingCheck
@@ -50,31 +51,45 @@ def variant_requests(
             yield src, v, sample_seed(random_state, src.id, v)
 
 
+#: Requests handed to a pipeline's ``apply_batch`` at once (a language model generates them
+#: together).
+BATCH_SIZE = 16
+
+
 def make_candidates(
-    pipeline: Pipeline, requests: Iterable[Request], bar: Any = None
+    pipeline: Pipeline, requests: Iterable[Request], bar: Any = None, batch_size: int = BATCH_SIZE
 ) -> tuple[list[Candidate], list[dict[str, Any]]]:
     """Run ``pipeline`` on every request; a request whose pipeline raises becomes an error
-    record (``source_id``, ``label``, ``variant``, ``seed``, ``error``) and the batch goes on."""
+    record (``source_id``, ``label``, ``variant``, ``seed``, ``error``) and the batch goes on.
+
+    A pipeline with ``apply_batch`` (text pipelines) gets ``batch_size`` requests at a time and
+    gives the same candidates as one call each; others are applied one request at a time."""
     candidates: list[Candidate] = []
     errors: list[dict[str, Any]] = []
-    for src, v, seed in requests:
-        try:
-            payload, ops = pipeline.apply(src.payload, seed)
-        except Exception as exc:  # a failing row is recorded, the batch goes on
-            errors.append(
-                {
-                    "source_id": src.id,
-                    "label": src.label,
-                    "variant": v,
-                    "seed": seed,
-                    "error": f"{type(exc).__name__}: {exc}",
-                }
-            )
-            log.warning("source %r variant %d failed: %s", src.id, v, exc)
+    batched = getattr(pipeline, "apply_batch", None)
+    it = iter(requests)
+    while chunk := list(itertools.islice(it, max(int(batch_size), 1) if batched else 1)):
+        if batched is not None:
+            results = batched([src.payload for src, _, _ in chunk], [s for _, _, s in chunk])
         else:
-            candidates.append(Candidate(src.id, v, payload, src.label, ops, seed))
-        if bar is not None:
-            bar.update(1)
+            results = [apply_or_error(pipeline, chunk[0][0].payload, chunk[0][2])]
+        for (src, v, seed), res in zip(chunk, results):
+            if isinstance(res, Exception):  # a failing row is recorded, the batch goes on
+                errors.append(
+                    {
+                        "source_id": src.id,
+                        "label": src.label,
+                        "variant": v,
+                        "seed": seed,
+                        "error": f"{type(res).__name__}: {res}",
+                    }
+                )
+                log.warning("source %r variant %d failed: %s", src.id, v, res)
+            else:
+                payload, ops = res
+                candidates.append(Candidate(src.id, v, payload, src.label, ops, seed))
+            if bar is not None:
+                bar.update(1)
     return candidates, errors
 
 

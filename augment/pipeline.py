@@ -49,6 +49,15 @@ def check_constraint(pipeline: Any, source: Any, candidate: Any) -> str | None:
     return check(source, candidate) if check is not None else None
 
 
+def apply_or_error(pipeline: Any, payload: Any, seed: int) -> tuple[Any, list[Any]] | Exception:
+    """``pipeline.apply(payload, seed)``, or the exception it raised (batch callers record it as
+    that row's error and go on)."""
+    try:
+        return pipeline.apply(payload, seed)
+    except Exception as exc:  # handed back, never swallowed: the caller records it
+        return exc
+
+
 def _write_as_is(payload: Any, output: Path, candidate_id: str) -> Any:
     return payload
 

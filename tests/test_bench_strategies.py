@@ -19,7 +19,7 @@ from augment.bench.strategies import (
     filter_supports_checks,
     load_strategies,
 )
-from augment.bench.tuning import choose, is_degenerate, tune_and_fit, validation_loss
+from augment.bench.tuning import C_GRID, choose, is_degenerate, tune_and_fit, validation_loss
 from augment.cli import main
 
 EDA = {"preset": "eda", "options": {"alpha": 0.1}}
@@ -258,7 +258,9 @@ def test_quick_strategies_run_through_the_cli_with_a_fine_tuned_encoder(
         assert n["none"] == 18 and n["eda"] == n["duplicated"] == 54
     budget = data["meta"]["budgets"]["trec"]["3/class"]["setfit"]
     assert budget["steps"] in (1, 2) and budget["folds"] == 2
-    assert {t["param"] for t in trials if t["model"] == "setfit"} == {budget["steps"]}
+    params = {t["param"] for t in trials if t["model"] == "setfit"}
+    assert {p.split(" steps")[0] for p in params} == {str(budget["steps"])}
+    assert all(float(p.split("C=")[1]) in C_GRID for p in params)  # the head's C, tuned per arm
     assert all(isinstance(t["degenerate"], bool) for t in trials)
     md = (tmp_path / "downstream_text.md").read_text()
     assert "| eda_band vs eda_band_size_matched |" in md

@@ -93,6 +93,35 @@ def test_batched_rows_draw_from_their_own_seed(lm):
     assert batch[1][0] == alone[0][0] and batch[1][1]["new_tokens"] > 0
 
 
+
+def test_a_pipeline_batch_gives_each_row_its_own_candidate(lm):
+    """make_candidates hands an LM pipeline several rows at once (apply_batch -> one generate
+    call); every row gets the candidate, provenance or error that one apply call gives it."""
+    from augment.augmenter import make_candidates, variant_requests
+    from augment.pipeline import apply_or_error
+
+    op = CausalLMGeneration(max_new_tokens=16, temperature=1.0, batch_size=4)
+    pipe = _legal_pipe(op)
+    sources = [
+        Source("a", CONTRACT),
+        Source("b", "My card was declined although the balance is sufficient."),
+        Source("c", "   "),  # empty: skipped, as apply skips it
+    ]
+    requests = list(variant_requests(sources, 1, 7))
+    made, errors = make_candidates(pipe, requests, batch_size=4)
+    by_id = {c.source_id: c for c in made} | {e["source_id"]: e for e in errors}
+    assert set(by_id) == {"a", "b", "c"}  # no row lost
+    for src, _, seed in requests:
+        alone = apply_or_error(pipe, src.payload, seed)
+        got = by_id[src.id]
+        if isinstance(alone, Exception):
+            assert got["error"] == f"{type(alone).__name__}: {alone}"
+        else:
+            assert got.payload == alone[0]
+            assert [o.params for o in got.operations] == [o.params for o in alone[1]]
+    assert by_id["c"].operations[0].params == {"skipped": "empty text"}
+    assert {"a", "b"} & {c.source_id for c in made}  # a real generation was compared
+
 def test_label_conditioned_keeps_the_label_and_shots(lm, tickets):
     # a fixed short reply keeps the test fast and independent of what a 135M model rambles
     op = CausalLMGeneration(

@@ -257,14 +257,36 @@ LM_BACKENDS = ("local", "chat_api")
 
 
 def _lm(spec: PipelineSpec) -> Any:
-    from augment.text import TextPipeline
+    """An LM pipeline as docs/text_generators.md advises: a paraphrase keeps its source's
+    protected spans in any order (a lost span is a ``constraint`` verdict, not a reverted
+    sample); a label-conditioned text is new, so no span of the source binds it."""
+    from augment.text import ProtectedSpans, TextPipeline
 
     assert spec.lm is not None
     ops = _lm_operations()
     if spec.lm.backend not in ops:
         raise ValueError(f"unknown lm backend {spec.lm.backend!r} (known: {', '.join(ops)})")
     op = ops[spec.lm.backend](mode=spec.lm.mode, **spec.lm.options)
-    return TextPipeline([op], name=f"lm-{spec.lm.backend}-{spec.lm.mode}")
+    spans = (
+        ProtectedSpans.disabled()
+        if spec.lm.mode == "label_conditioned"
+        else ProtectedSpans(ordered=False)
+    )
+    return TextPipeline([op], spans, name=f"lm-{spec.lm.backend}-{spec.lm.mode}", on_broken="keep")
+
+
+def for_sample(pipeline: Any, texts: Sequence[str], labels: Sequence[Any]) -> Any:
+    """``pipeline`` with the training sample as the few-shot examples of its label-conditioned
+    LM operations (LAMBADA-style generation draws its shots from the rows being augmented, never
+    from outside the sample); other pipelines are returned as they are."""
+    steps = pipeline.steps if isinstance(pipeline.steps, (list, tuple)) else [pipeline.steps]
+    for op in steps:
+        if getattr(op, "mode", None) == "label_conditioned":
+            examples: dict[str, list[str]] = {}
+            for text, label in zip(texts, labels):
+                examples.setdefault(str(label), []).append(text)
+            op.examples = examples
+    return pipeline
 
 
 #: Pipeline kinds: kind -> function(spec) -> pipeline.

@@ -45,6 +45,7 @@ from augment.bench.strategies import (
     arm_names,
     check_available,
     comparisons,
+    for_sample,
     round_one,
 )
 from augment.bench.text_models import (
@@ -220,6 +221,8 @@ class TextBenchmark:
                     "step_grid": [int(g) for g in self.step_grid],
                     "tuned_on": f"arm none of seed 0, {self.step_splits}-fold grouped CV over "
                     "original rows, validation log-loss; ties to the grid's middle",
+                    "head": "setfit's logistic head: C tuned per arm over c_grid as the frozen "
+                    "models' (grouped CV over original rows, log-loss, ties to C = 1)",
                 }
                 if tuned
                 else None
@@ -428,6 +431,7 @@ class TextBenchmark:
                 continue
             most = np.max([plans[s.name] for s in group], axis=0)
             counts = {src.id: int(most[j]) for j, src in enumerate(sources)}
+            pipeline = for_sample(pipeline, texts, labels)
             made, failed = make_candidates(pipeline, variant_requests(sources, counts, seed))
             cand = [c.payload for c in made]
             src_a = np.asarray([position[c.source_id] for c in made], dtype=np.int64)
@@ -544,8 +548,11 @@ class TextBenchmark:
             fitted = fine_tuned(model, self.encoder_settings).train(
                 list(data.items), data.labels, steps, seed
             )
-            pred = fitted.classes_[np.argmax(fitted.predict_proba(test_x), axis=1)]
             param: Any = steps
+            if hasattr(fitted, "with_tuned_head"):  # SetFit: the head's C tuned per arm
+                fitted, c = fitted.with_tuned_head(data, self.c_grid, self.n_splits, seed)
+                param = f"{steps} steps, C={c:g}"
+            pred = fitted.classes_[np.argmax(fitted.predict_proba(test_x), axis=1)]
         else:
             from sklearn.linear_model import LogisticRegression
 

@@ -31,6 +31,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from augment.bench.tuning import TrainingSet, tune_and_fit
+
 #: A checkpoint callback: (steps done, a classifier usable at that point).
 OnCheckpoint = Callable[[int, "Fitted"], None]
 
@@ -124,6 +126,30 @@ class _HeadOnEncoder:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.head.predict_proba(_encode(self.st, list(texts), self.settings))
+
+    def with_tuned_head(
+        self, data: TrainingSet, c_grid: Sequence[float], n_splits: int, random_state: int
+    ) -> tuple[_HeadOnEncoder, float]:
+        """This encoder with its logistic head's ``C`` tuned on ``data`` as the frozen models'
+        is (grouped CV over original rows, log-loss, ties to ``C = 1``), and the ``C`` chosen.
+
+        A fixed ``C`` favours arms with more rows (copies of a row weaken the penalty: the
+        regularisation trap of round one), so every arm tunes its own. The encoder was tuned on
+        all of ``data``, validation rows included, so the CV losses are optimistic for every
+        ``C`` alike; they rank the values, nothing more."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = _encode(self.st, list(data.items), self.settings)
+        tuned, _ = tune_and_fit(
+            LogisticRegression(max_iter=2000),
+            "C",
+            c_grid,
+            TrainingSet(x, data.labels, data.source, data.original),
+            None,
+            n_splits,
+            random_state=random_state,
+        )
+        return _HeadOnEncoder(self.st, tuned.model, self.settings), float(tuned.param)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 from augment.candidate import Operation, sample_seed
 from augment.io.specs import check_header as _check_header
 from augment.io.specs import load_spec, save_spec
+from augment.pipeline import apply_or_error
 from augment.text.base import TextOperation
 from augment.text.compose import OneOf, Sequential, Sometimes, Step, step_from_dict
 from augment.text.presets import PRESETS
@@ -131,11 +132,67 @@ class TextPipeline:
         else:
             out, params = op.transform_keeping(text, seed, [s.text for s in spans.find(text)])
             broken = spans.check(text, out)
+        return self._settle(op, text, out, params, broken)
+
+    def _settle(
+        self, op: TextOperation, text: str, out: str, params: dict[str, Any], broken: str | None
+    ) -> tuple[str, Operation]:
+        """The operation's output and record, reverted to ``text`` when it broke a protected span
+        and ``on_broken`` is ``"revert"``."""
         if broken:
             params = {**params, "broke": broken}
             if self.on_broken == "revert":
                 return text, Operation(op.name, {**params, "reverted": True})
         return out, Operation(op.name, params)
+
+    # ------------------------------------------------------------------ batches
+    def _batched_operation(self) -> tuple[TextOperation, str] | None:
+        """The one operation (and its path) of a pipeline that is a single batching operation
+        on raw text (a language model), else None."""
+        root, path = self.steps, "0"
+        if isinstance(root, (list, tuple)):
+            if len(root) != 1:
+                return None
+            root, path = root[0], "0.0"
+        if isinstance(root, Sequential) and len(root.steps) == 1:
+            root, path = root.steps[0], f"{path}.0"
+        ok = isinstance(root, TextOperation) and hasattr(root, "transform_batch")
+        return (root, path) if ok and not root.masks_protected else None
+
+    def apply_batch(
+        self, payloads: Sequence[str], seeds: Sequence[int]
+    ) -> list[tuple[str, list[Operation]] | Exception]:
+        """:meth:`apply` for many texts: the same candidate per (text, seed) as one call each,
+        or the exception that text met. A pipeline that is one batching operation (a language
+        model) generates the texts together (``transform_batch``); any other runs them one by
+        one."""
+        if self.on_broken not in ("revert", "keep"):
+            raise ValueError(f"on_broken must be 'revert' or 'keep', got {self.on_broken!r}")
+        batched = self._batched_operation()
+        if batched is None:
+            return [apply_or_error(self, t, s) for t, s in zip(payloads, seeds)]
+        op, path = batched
+        out: list[tuple[str, list[Operation]] | Exception] = [None] * len(payloads)  # type: ignore[list-item]
+        todo = []
+        for i, text in enumerate(payloads):
+            if not isinstance(text, str):
+                out[i] = TypeError(f"text pipeline got {type(text).__name__}, not str")
+            elif not text.strip():
+                out[i] = (text, [Operation(op.name, {"skipped": "empty text"})])
+            else:
+                todo.append(i)
+        spans = self._spans()
+        keeps = [[s.text for s in spans.find(payloads[i])] for i in todo]
+        op_seeds = [sample_seed(int(seeds[i]), f"{op.name}@{path}", 0) for i in todo]
+        results = op.transform_batch([payloads[i] for i in todo], op_seeds, keeps)
+        for i, res in zip(todo, results):
+            if isinstance(res, Exception):
+                out[i] = res
+                continue
+            text, (cand, params) = payloads[i], res
+            cand, record = self._settle(op, text, cand, params, spans.check(text, cand))
+            out[i] = (cand, [record])
+        return out
 
     # ------------------------------------------------------------------ presets
     @classmethod
