@@ -22,7 +22,8 @@ modes) it makes one variant per sentence and reports:
 
 The LM generators are slow on a shared 2-core CPU (0.4-6 tokens/s), so they see only ``--n-lm``
 sentences per set; the others ``--n``. LM candidates are generated in batches
-(``transform_batch``) and judged with the same ``Augmenter.judge`` as the others.
+(the Augmenter hands an LM pipeline its rows together) and judged with the same
+``Augmenter.judge`` as the others.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from augment import Augmenter, Candidate, Source  # noqa: E402
-from augment.candidate import sample_seed  # noqa: E402
 from augment.io.text_files import example_path, read_labelled_text  # noqa: E402
 from augment.text import ProtectedSpans, SynonymReplacement, TextPipeline  # noqa: E402
 from augment.text.eda import RandomDeletion, RandomInsertion, RandomSwap  # noqa: E402
@@ -97,9 +97,9 @@ def generators(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_lm:
         from augment.text.backends.causal_lm import CausalLMGeneration
 
-        gens["LM paraphrase (SmolLM2)"] = lambda s: CausalLMGeneration(
-            max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
-        )
+        gens["LM paraphrase (SmolLM2)"] = lambda s: [
+            CausalLMGeneration(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
+        ]
 
         def label_conditioned(s: dict[str, Any]) -> Any:
             pool: dict[str, list[str]] = {}
@@ -108,13 +108,15 @@ def generators(args: argparse.Namespace) -> dict[str, Any]:
             for lab, text in s["rows"]:  # the sources must be among the examples
                 if text not in pool.setdefault(lab, []):
                     pool[lab].append(text)
-            return CausalLMGeneration(
-                mode="label_conditioned",
-                examples=pool,
-                n_shots=4,
-                max_new_tokens=args.max_new_tokens,
-                batch_size=args.batch_size,
-            )
+            return [
+                CausalLMGeneration(
+                    mode="label_conditioned",
+                    examples=pool,
+                    n_shots=4,
+                    max_new_tokens=args.max_new_tokens,
+                    batch_size=args.batch_size,
+                )
+            ]
 
         gens["LM label_conditioned (SmolLM2)"] = label_conditioned
     return gens
@@ -128,30 +130,13 @@ def distinct2(texts: list[str]) -> float:
 def run_generator(
     made: Any, rows: list[tuple[str, str]], prot: ProtectedSpans, seed: int
 ) -> tuple[list[Candidate], list[dict[str, Any]], float, TextPipeline]:
-    """Candidates (one per row), error records, seconds spent generating, the pipeline."""
-    from augment.text.backends.generation import GenerativeOperation
-
+    """Candidates (one per row), error records, seconds spent generating, the pipeline. Every
+    generator runs through the Augmenter; an LM pipeline gets its rows in batches
+    (``make_candidates`` -> ``TextPipeline.apply_batch`` -> one ``generate`` per batch)."""
     sources = [Source(i, text, lab) for i, (lab, text) in enumerate(rows)]
-    if isinstance(made, GenerativeOperation):
-        pipe = TextPipeline([made], prot, on_broken="keep")
-        made._lm()  # load outside the timing
-        seeds = [sample_seed(seed, s.id, 0) for s in sources]
-        keeps = [[sp.text for sp in prot.find(s.payload)] for s in sources]
-        t = time.perf_counter()
-        results = made.transform_batch([s.payload for s in sources], seeds, keeps)
-        dt = time.perf_counter() - t
-        cands, errors = [], []
-        from augment.candidate import Operation
-
-        for s, sd, r in zip(sources, seeds, results):
-            if isinstance(r, Exception):
-                errors.append({"source_id": s.id, "variant": 0, "error": f"{r}"})
-            else:
-                cands.append(Candidate(s.id, 0, r[0], s.label, [Operation(made.name, r[1])], sd))
-        return cands, errors, dt, pipe
     pipe = TextPipeline(made, prot, on_broken="keep")
     aug = Augmenter(pipe, n_variants=1, random_state=seed, show_progress=False)
-    pipe.apply(rows[0][1], 0)  # warm caches (WordNet, tagger) outside the timing
+    pipe.apply(rows[0][1], 0)  # load the model, warm caches (WordNet, tagger) outside the timing
     t = time.perf_counter()
     cands, errors = aug.generate(sources)
     return cands, errors, time.perf_counter() - t, pipe
