@@ -58,6 +58,11 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
     return out
 
 
+#: The shipped benchmark texts: 200 support messages and 200 contract clauses written for this
+#: project (the demo's tickets.tsv and contracts.tsv are their first rows).
+TICKETS, CONTRACTS = "bench_tickets.tsv", "bench_contracts.tsv"
+
+
 def sets(data: Path, n: int, seed: int = 0) -> dict[str, dict[str, Any]]:
     rng = random.Random(seed)
     bank_train = read_tsv(data / "text" / "banking77" / "train.txt")
@@ -65,7 +70,7 @@ def sets(data: Path, n: int, seed: int = 0) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {
         "banking77": {"rows": rng.sample(bank_test, n), "pool": bank_train, "legal": False}
     }
-    for name, file, legal in (("support", "tickets.tsv", False), ("legal", "contracts.tsv", True)):
+    for name, file, legal in (("support", TICKETS, False), ("legal", CONTRACTS, True)):
         frame = read_labelled_text(example_path("text", file))
         rows = list(zip(frame["label"], frame["text"]))
         out[name] = {"rows": rng.sample(rows, min(n, len(rows))), "pool": rows, "legal": legal}
@@ -172,7 +177,24 @@ def main() -> None:
     ap.add_argument("--only", default="", help="run only generators whose name contains this")
     ap.add_argument("--no-classifier", action="store_true", help="skip banking77 label agreement")
     ap.add_argument("--no-fluency", action="store_true", help="skip the LM fluency figure")
+    ap.add_argument("--sets", default="", help="only these sets (banking77,support,legal)")
+    ap.add_argument(
+        "--docs", type=Path, default=None, help="rewrite the results section of this page"
+    )
+    ap.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="render --docs from these result files (later ones win per generator and set)",
+    )
     args = ap.parse_args()
+    if args.from_json:
+        results, examples = merge_results(args.from_json)
+        print_table(results)
+        if args.docs:
+            write_docs(args.docs, results, examples)
+        return
     if args.quick:
         args.n, args.n_lm = 8, 2
     if not (args.data / "text" / "banking77").is_dir():
@@ -203,6 +225,8 @@ def main() -> None:
             continue
         is_lm = gname.startswith("LM")
         for sname, s in data.items():
+            if args.sets and sname not in args.sets.split(","):
+                continue
             rows = s["rows"][: args.n_lm if is_lm else args.n]
             prot = ProtectedSpans(legal=s["legal"], ordered=False)
             cands, errors, dt, pipe = run_generator(factory(s), rows, prot, args.seed)
@@ -249,6 +273,98 @@ def main() -> None:
     print_table(results)
     if args.out:
         args.out.write_text(json.dumps({"results": results, "examples": examples}, indent=1))
+    if args.docs:
+        write_docs(args.docs, results, examples)
+
+
+def merge_results(paths: list[Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows and examples of several runs' JSON files; a later file's (generator, set) cell
+    replaces an earlier one's, in the earlier one's place."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    examples: dict[str, Any] = {}
+    for path in paths:
+        got = json.loads(Path(path).read_text())
+        for r in got["results"]:
+            rows[(r["generator"], r["set"])] = r
+        examples.update(got["examples"])
+    return list(rows.values()), examples
+
+
+COLUMNS = [
+    ("generator", "generator"),
+    ("set", "set"),
+    ("n", "n"),
+    ("spans_kept", "spans kept"),
+    ("fluency", "fluency Δ"),
+    ("distinct2", "distinct-2"),
+    ("accepted", "accepted"),
+    ("label_agree", "label agree"),
+    ("sent_s", "sent/s"),
+    ("reasons", "verdicts"),
+]
+
+
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in results:
+        cells = []
+        for key, _ in COLUMNS:
+            v = r.get(key)
+            if key == "reasons":
+                v = ", ".join(f"{k} {n}" for k, n in sorted(v.items(), key=lambda kv: -kv[1]))
+            elif key == "label_agree" and key not in r:
+                v = ""
+            elif v is None:
+                v = "n/a"
+            cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_examples(examples: dict[str, Any], per_generator: int = 10) -> str:
+    """Per generator, ``per_generator`` accepted and as many rejected examples, taken in turn
+    from each set so that every set shows."""
+    by_gen: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for key, ex in examples.items():
+        gen, sname = key.split(" | ")
+        by_gen.setdefault(gen, []).append((sname, ex))
+    out = []
+    for gen, cells in by_gen.items():
+        out.append(f"<details><summary><b>{gen}</b></summary>\n")
+        for kind in ("accepted", "rejected"):
+            picked: list[str] = []
+            depth = 0
+            while len(picked) < per_generator and any(len(ex[kind]) > depth for _, ex in cells):
+                for sname, ex in cells:
+                    if depth < len(ex[kind]) and len(picked) < per_generator:
+                        item = ex[kind][depth]
+                        why = f" ({item[2]})" if kind == "rejected" else ""
+                        picked.append(f"- {sname}, {kind}{why}: “{item[0]}” → “{item[1]}”")
+                depth += 1
+            out.append(f"{kind.capitalize()} ({len(picked)}):\n")
+            out.extend(picked or ["- none"])
+            out.append("")
+        errs = [e for _, ex in cells for e in ex.get("errors", [])][:3]
+        if errs:
+            out.append("Errors (first 3): " + "; ".join(f"`{e[:90]}`" for e in errs) + "\n")
+        out.append("</details>\n")
+    return "\n".join(out)
+
+
+def write_docs(page: Path, results: list[dict[str, Any]], examples: dict[str, Any]) -> None:
+    """Replace what lies between ``<!-- results -->`` and ``<!-- /results -->`` in ``page``."""
+    text = page.read_text()
+    start, end = "<!-- results -->", "<!-- /results -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{page} has no {start} ... {end} section")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    body = (
+        markdown_table(results)
+        + "\n\nExamples (source → candidate), accepted and rejected, per generator:\n\n"
+        + markdown_examples(examples)
+    )
+    page.write_text(f"{head}{start}\n{body}\n{end}{tail}")
 
 
 def _reasons(cands: list[Candidate], errors: list[dict[str, Any]]) -> dict[str, int]:

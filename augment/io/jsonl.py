@@ -15,6 +15,7 @@ from typing import Any
 
 from augment.io.atomic import atomic_write_text
 from augment.io.json_values import json_default
+from augment.io.lines import utf8_lines
 
 
 def error_record(row: Any, field: str | None, error: str) -> dict[str, Any]:
@@ -28,31 +29,24 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | None, s
     every other line (blank, not UTF-8, not JSON, not an object), the cause starting with
     ``line N:``. Row ``i`` is line ``i + 1``: a bad or blank line keeps its number, so the rows
     after it keep theirs (one parser for ``augment run`` and the span and record readers)."""
-    import codecs
-
-    with open(Path(path), "rb") as fh:
-        for row, raw in enumerate(fh):
-            where = f"line {row + 1}"
-            if row == 0 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                text = raw.decode("utf-8").strip()
-            except UnicodeDecodeError as exc:
-                why = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
-                yield row, None, f"{where}: {why}"
-                continue
-            if not text:
-                yield row, None, f"{where}: the line is blank"
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                yield row, None, f"{where}: not valid JSON ({exc.msg}, column {exc.colno})"
-                continue
-            if isinstance(obj, dict):
-                yield row, obj, None
-            else:
-                yield row, None, f"{where}: a JSON {type(obj).__name__}, not an object"
+    for lineno, line, cause in utf8_lines(path):
+        row, where = lineno - 1, f"line {lineno}"
+        if cause is not None:
+            yield row, None, f"{where}: {cause}"
+            continue
+        text = line.strip()
+        if not text:
+            yield row, None, f"{where}: the line is blank"
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield row, None, f"{where}: not valid JSON ({exc.msg}, column {exc.colno})"
+            continue
+        if isinstance(obj, dict):
+            yield row, obj, None
+        else:
+            yield row, None, f"{where}: a JSON {type(obj).__name__}, not an object"
 
 
 def read_jsonl(path: str | Path) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:

@@ -16,7 +16,6 @@ surrogate (text that is not valid Unicode), an image that cannot be decoded.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import json
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from augment.candidate import Source
+from augment.io.lines import utf8_lines
 from augment.run.config import InputConfig
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -172,17 +172,10 @@ def _required_columns(cfg: InputConfig) -> list[str]:
 def _text_lines(path: Path) -> Iterator[str]:
     """The lines of a UTF-8 file (a byte-order mark dropped); a line that is not UTF-8 stops
     the job naming the line and the byte."""
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if lineno == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{path} line {lineno}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
-                    f"column {exc.start + 1}); save the file as UTF-8"
-                ) from None
+    for lineno, text, cause in utf8_lines(path):
+        if cause is not None:
+            raise InputError(f"{path} line {lineno}: {cause}; save the file as UTF-8")
+        yield text
 
 
 def _sep(cfg: InputConfig) -> str:

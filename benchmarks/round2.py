@@ -1,0 +1,150 @@
+"""Round two's measurements, each a pre-registered plan run set by set and written to
+docs/benchmarks/ as ``<stem>.{json,md,png}``:
+
+* ``first``: banking77 at 5 rows per class; SetFit beside the two round-one classifiers; arms
+  none / duplicated / EDA / EDA + band / its size-matched control; 3 seeds
+  (``downstream_round2``).
+* ``second``: TREC, SST-2 and banking77 at 5 rows per class; frozen MiniLM and SetFit (its
+  head's C tuned per arm); the same EDA candidates kept by the band or by the label check, and on
+  TREC and SST-2 SmolLM2 paraphrases and LAMBADA-style label-conditioned texts, unfiltered and
+  kept by the label check; every filtered arm against its size-matched control; 3 seeds
+  (``downstream_round2_label``).
+
+    python benchmarks/round2.py [--plan second] [--data ../shared/data] [--out docs/benchmarks]
+                                [--keep FILE.pkl] [--report-only] [--sets trec,sst2]
+
+The plan goes into the JSON before anything trains, and the JSON is rewritten after every seed;
+``--keep`` also pickles the result after every seed (a file this script wrote itself), so that
+``--report-only`` can write the tables and the plot from the seeds that finished if the run has
+to stop early (the Markdown then says how many of the planned seeds ran).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from augment.bench import suite  # noqa: E402
+from augment.bench.strategies import load_strategies  # noqa: E402
+from augment.bench.text import TextBenchmark, new_result, notes  # noqa: E402
+from augment.bench.text_models import EncoderSettings  # noqa: E402
+from benchmarks.downstream import shared_data_root  # noqa: E402
+
+STRATEGIES = REPO / "benchmarks" / "strategies"
+
+#: name -> stem, title, machine note, and per set: its strategies file and TextBenchmark settings.
+PLANS: dict[str, dict[str, Any]] = {
+    "first": {
+        "stem": "downstream_round2",
+        "title": "Round two: banking77, 5 rows per class, SetFit recipe and two frozen baselines",
+        "machine": "2-core AMD EPYC, 24 GiB, torch 2.13.0 CPU, shared with other jobs (load 12-27)",
+        "sets": {
+            "banking77": {
+                "strategies": "eda_band.yaml",
+                "sizes": ("5/class",),
+                "seeds": 3,
+                "n_variants": 2,
+                "models": ("tfidf", "minilm", "setfit"),
+                "step_grid": (10, 20),
+                "step_splits": 2,
+                "test_per_class": 5,
+            }
+        },
+    },
+    "second": {
+        "stem": "downstream_round2_label",
+        "title": "Round two: band or label check, EDA or a language model, 5 rows per class",
+        "machine": "2-core AMD EPYC, 24 GiB, torch 2.13.0 CPU, quiet but for one other benchmark",
+        "sets": {
+            name: {
+                "strategies": strategies,
+                "sizes": ("5/class",),
+                "seeds": 3,
+                "n_variants": 4,
+                "models": ("minilm", "setfit"),
+                "step_grid": (20, 40),
+                "step_splits": 2,
+                "test_per_class": per_class,
+            }
+            for name, strategies, per_class in (
+                ("trec", "lm_label.yaml", None),
+                ("sst2", "lm_label.yaml", 250),
+                ("banking77", "label_vs_band.yaml", 5),
+            )
+        },
+    },
+}
+
+
+def write(result: Any, out: Path, plan: dict[str, Any], started: float) -> None:
+    result.meta.setdefault("primary_metric", "macro_f1")
+    result.meta["elapsed_s"] = round(time.perf_counter() - started, 1)
+    done = {
+        name: sorted({t.seed for t in result.trials if t.dataset == name}) for name in plan["sets"]
+    }
+    result.meta["seeds_done"] = done
+    paths = result.write(out, plan["stem"], title=plan["title"])
+    md = paths["markdown"]
+    lines = [
+        f"- {name}: {len(done[name])} of the {s['seeds']} planned seeds finished"
+        for name, s in plan["sets"].items()
+    ]
+    head = "Seeds finished (the run is stopped at its deadline):\n\n" + "\n".join(lines) + "\n\n"
+    md.write_text(head + md.read_text() + "\n" + notes(result))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--plan", choices=sorted(PLANS), default="second")
+    ap.add_argument("--sets", default="", help="only these of the plan's sets (comma-separated)")
+    ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of the fine-tuning")
+    ap.add_argument("--keep", type=Path, default=None)
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    plan = PLANS[args.plan]
+    started = time.perf_counter()
+    if args.report_only:
+        with open(args.keep, "rb") as fh:  # written by this script
+            write(pickle.load(fh), args.out, plan, started)
+        return
+    data = args.data or shared_data_root()
+    chosen = [s for s in args.sets.split(",") if s] or list(plan["sets"])
+    result = new_result()
+    result.meta["mode"] = f"round two, plan {args.plan!r}"
+    result.meta["machine"] = plan["machine"]
+
+    def update(result: Any) -> None:
+        result.write_json(args.out / f"{plan['stem']}.json")
+        if args.keep is not None:
+            with open(args.keep, "wb") as fh:
+                pickle.dump(result, fh)
+
+    for name in chosen:
+        settings = dict(plan["sets"][name])
+        strategies = load_strategies(STRATEGIES / settings.pop("strategies"))
+        ((_, train, test),) = suite.shared_inputs(data, "text", sets=(name,))
+        TextBenchmark(
+            train,
+            test,
+            name=name,
+            strategies=strategies,
+            show_progress=False,
+            on_update=update,
+            encoder_settings=EncoderSettings(threads=args.threads),
+            **settings,
+        ).run(result)
+        write(result, args.out, plan, started)
+    write(result, args.out, plan, started)
+
+
+if __name__ == "__main__":
+    main()
