@@ -11,12 +11,15 @@ docs/benchmarks/ as ``<stem>.{json,md,png}``:
   (``downstream_round2_label``).
 
     python benchmarks/round2.py [--plan second] [--data ../shared/data] [--out docs/benchmarks]
-                                [--keep FILE.pkl] [--report-only] [--sets trec,sst2]
+                                [--keep FILE.pkl] [--sets trec,sst2] [--threads 1]
+    python benchmarks/round2.py --report-only --keep A.pkl [--merge B.pkl ...]
 
 The plan goes into the JSON before anything trains, and the JSON is rewritten after every seed;
 ``--keep`` also pickles the result after every seed (a file this script wrote itself), so that
 ``--report-only`` can write the tables and the plot from the seeds that finished if the run has
-to stop early (the Markdown then says how many of the planned seeds ran).
+to stop early (the Markdown then says how many of the planned seeds ran). Sets of one plan can
+run in parallel processes (``--sets``, each with its own ``--keep`` and ``--out``); ``--merge``
+then reports them together.
 """
 
 from __future__ import annotations
@@ -100,6 +103,26 @@ def write(result: Any, out: Path, plan: dict[str, Any], started: float) -> None:
     md.write_text(head + md.read_text() + "\n" + notes(result))
 
 
+def merged(paths: list[Path]) -> Any:
+    """One result from the ``--keep`` pickles (written by this script) of runs of one plan on
+    different sets: their trials, test labels, plans, budgets and comparisons together."""
+    results = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            results.append(pickle.load(fh))
+    out = results[0]
+    for other in results[1:]:
+        clash = set(out.truth) & set(other.truth)
+        if clash:
+            raise SystemExit(f"both runs hold {sorted(clash)}: merge runs of other sets")
+        out.trials.extend(other.trials)
+        out.truth.update(other.truth)
+        out.pairs = list(dict.fromkeys([*map(tuple, out.pairs), *map(tuple, other.pairs)]))
+        for key in ("plan", "datasets", "budgets"):
+            out.meta.setdefault(key, {}).update(other.meta.get(key, {}))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plan", choices=sorted(PLANS), default="second")
@@ -109,12 +132,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads of the fine-tuning")
     ap.add_argument("--keep", type=Path, default=None)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="with --report-only: more --keep files (other sets of the plan run in parallel)",
+    )
     args = ap.parse_args()
     plan = PLANS[args.plan]
     started = time.perf_counter()
     if args.report_only:
-        with open(args.keep, "rb") as fh:  # written by this script
-            write(pickle.load(fh), args.out, plan, started)
+        write(merged([args.keep, *args.merge]), args.out, plan, started)
         return
     data = args.data or shared_data_root()
     chosen = [s for s in args.sets.split(",") if s] or list(plan["sets"])
