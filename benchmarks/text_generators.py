@@ -14,7 +14,9 @@ modes) it makes one variant per sentence and reports:
 * ``fluency``: mean per-token log-likelihood of the candidate minus that of its source under
   SmolLM2-135M (0 = as fluent as the source; lower is worse);
 * ``distinct2``: distinct bigrams / all bigrams over the candidates;
-* ``accepted``: share accepted by the default filter (span check, then the MiniLM band);
+* ``accepted``: share accepted by the default filter (span check, then the MiniLM band); for
+  label_conditioned, whose output is a new example rather than a paraphrase, share accepted by
+  the label check alone (cross-fitted on the set's labelled pool);
 * ``label_agree`` (banking77): share of candidates a classifier (MiniLM embeddings + logistic
   regression trained on the banking77 training set; ``--quick``: 15 rows per intent) gives the
   source's label;
@@ -147,6 +149,21 @@ def run_generator(
     return cands, errors, time.perf_counter() - t, pipe
 
 
+_LABEL_FILTERS: dict[str, Any] = {}
+
+
+def label_filter(name: str, s: dict[str, Any], encoder: Any) -> Any:
+    """The label check alone, fitted (cross-fitted) on the set's labelled pool: banking77's
+    training set, or the 200 shipped rows of the support and legal sets."""
+    if name not in _LABEL_FILTERS:
+        from fidelity import FidelityFilter
+
+        flt = FidelityFilter(encoder=encoder, checks=["label"])
+        flt.fit([t for _, t in s["pool"]], [lab for lab, _ in s["pool"]])
+        _LABEL_FILTERS[name] = flt
+    return _LABEL_FILTERS[name]
+
+
 def label_classifier(pool: list[tuple[str, str]], encoder: Any, per_class: int | None) -> Any:
     from sklearn.linear_model import LogisticRegression
 
@@ -228,13 +245,20 @@ def main() -> None:
             if args.sets and sname not in args.sets.split(","):
                 continue
             rows = s["rows"][: args.n_lm if is_lm else args.n]
-            prot = ProtectedSpans(legal=s["legal"], ordered=False)
+            label_mode = "label_conditioned" in gname
+            # a label-conditioned text is a new example, not a paraphrase: no span of its source
+            # binds it, and it is judged by the label check alone (docs/text_generators.md)
+            prot = (
+                ProtectedSpans.disabled()
+                if label_mode
+                else ProtectedSpans(legal=s["legal"], ordered=False)
+            )
             cands, errors, dt, pipe = run_generator(factory(s), rows, prot, args.seed)
-            Augmenter(pipe, flt).judge(
+            judge_with = label_filter(sname, s, encoder) if label_mode else flt
+            Augmenter(pipe, judge_with).judge(
                 [Source(i, t, lab) for i, (lab, t) in enumerate(rows)], cands
             )
             src = {i: t for i, (_, t) in enumerate(rows)}
-            label_mode = "label_conditioned" in gname
             kept = [prot.check(src[c.source_id], c.payload) is None for c in cands]
             score = cands and not args.no_fluency
             lp_c = mean_token_logprob([c.payload for c in cands]) if score else []
