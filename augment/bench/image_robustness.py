@@ -1,0 +1,178 @@
+"""The image benchmark's robustness report: which augmentation buys which robustness.
+
+Every model of :class:`augment.bench.image.ImageBenchmark` run with ``corrupted=True`` is scored
+on the clean test set and on each MedMNIST-C corruption family's test set (a data set of its own
+in the :class:`~augment.bench.results.BenchResult`, so the paired intervals apply as they do to
+the clean set). This module condenses that into one table per model and size (arms by test set,
+the primary metric and its paired difference against ``none``) and one forest plot, and writes
+them beside the full tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from augment.bench.image import ARMS, DATASET, FAMILIES, corrupted_dataset
+from augment.bench.results import BenchResult
+from fidelity.plotting import save_figure, subplots
+
+#: Settings of the full run of benchmarks/image_robustness.py (both models, 10 and 50 X-rays per
+#: class, every test image corrupted).
+FULL: dict[str, Any] = {
+    "shots": (10, 50),
+    "seeds": 10,
+    "n_variants": 2,
+    "models": ("cnn", "lite0"),
+    "corrupted": True,
+}
+#: ``--quick``: a smoke test of the whole report (a few minutes on 2 busy cores), not a result.
+QUICK: dict[str, Any] = {
+    "shots": (10,),
+    "seeds": 2,
+    "n_variants": 2,
+    "steps": 50,
+    "lite0": {"steps": 40},
+    "models": ("cnn", "lite0"),
+    "corrupted": True,
+    "corrupted_per_class": 20,
+    "severities": (1, 3, 5),
+}
+
+
+def test_sets(result: BenchResult) -> list[str]:
+    """The clean test set, then each corruption family's, as named in ``result``."""
+    from augment.bench.corruptions import FAMILIES as CORRUPTION_FAMILIES
+
+    names = [DATASET] + [corrupted_dataset(f) for f in CORRUPTION_FAMILIES]
+    return [n for n in names if n in result.truth]
+
+
+def _label(name: str) -> str:
+    return "clean" if name == DATASET else name.split("/", 1)[1]
+
+
+def summary_markdown(result: BenchResult, metric: str = "auc") -> str:
+    """Per model and size: each arm's ``metric`` on every test set (mean over seeds) and its
+    paired difference against ``none`` with the 95% interval; then the filtered arms against
+    their size-matched controls, per test set."""
+    table, diffs = result.table(), result.differences()
+    if table.empty:
+        return "No trials.\n"
+    sets = test_sets(result)
+    lines = []
+    for (size, model), _ in table.groupby(["size", "model"], sort=False):
+        lines += [f"### {model}, {size}: {metric.upper()} by test set", ""]
+        head = ["arm", *(_label(s) for s in sets)]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for arm in ARMS:
+            cells = [arm]
+            for s in sets:
+                row = table[
+                    (table.dataset == s)
+                    & (table["size"] == size)
+                    & (table.model == model)
+                    & (table.arm == arm)
+                ]
+                if row.empty:
+                    cells.append("")
+                    continue
+                text = f"{100 * row.iloc[0][metric]:.1f}"
+                hit = _diff(diffs, s, size, model, arm, "none", metric)
+                cells.append(f"{text} ({_interval(hit)})" if hit is not None else text)
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", f"| filtered vs size-matched, Δ {metric} | " + " | ".join(head[1:]) + " |"]
+        lines.append("|" + "---|" * len(head))
+        for fam in FAMILIES:
+            cells = [f"{fam}_filtered vs {fam}_size_matched"]
+            for s in sets:
+                hit = _diff(diffs, s, size, model, f"{fam}_filtered", f"{fam}_size_matched", metric)
+                cells.append(_interval(hit) if hit is not None else "not run")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    seeds = int(table.seeds.max())
+    lines.append(
+        f"{metric.upper()} in percent, mean over {seeds} seeds; in brackets the paired "
+        "difference against `none` in points with its 95% bootstrap interval (seeds and test "
+        "images resampled; a corrupted set resamples a test image with all its corrupted "
+        "copies); **bold** where the interval excludes 0. A corrupted set's AUC is over all its "
+        "rows pooled (every corruption of the family at every severity)."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _diff(
+    diffs: pd.DataFrame, dataset: str, size: str, model: str, arm: str, base: str, metric: str
+) -> pd.Series | None:
+    hit = diffs[
+        (diffs.dataset == dataset)
+        & (diffs["size"] == size)
+        & (diffs.model == model)
+        & (diffs.arm == arm)
+        & (diffs.baseline == base)
+        & (diffs.metric == metric)
+    ]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _interval(r: pd.Series) -> str:
+    text = f"{100 * r['diff']:+.1f} [{100 * r['low']:+.1f}, {100 * r['high']:+.1f}]"
+    return f"**{text}**" if r["low"] > 0 or r["high"] < 0 else text
+
+
+def plot(result: BenchResult, path: str | Path, metric: str = "auc") -> Path:
+    """Forest plots: one row of panels per (model, size), one panel per test set, each arm's
+    paired difference against ``none`` with its 95% interval."""
+    d = result.differences()
+    d = d[(d.baseline == "none") & (d.metric == metric)]
+    settings = list(dict.fromkeys(zip(d["model"], d["size"])))
+    sets = test_sets(result)
+    rows, cols = max(1, len(settings)), max(1, len(sets))
+    fig, axes = subplots(
+        rows, cols, figsize=(2.6 * cols + 1.6, 0.6 + 2.6 * rows), squeeze=False, sharey=True
+    )
+    arms = [a for a in ARMS if a != "none"]
+    ys = np.arange(len(arms))[::-1]
+    for i, (model, size) in enumerate(settings):
+        for j, s in enumerate(sets):
+            ax = axes[i, j]
+            sub = d[(d.model == model) & (d["size"] == size) & (d.dataset == s)].set_index("arm")
+            sub = sub.reindex(arms)
+            diff, lo, hi = (100 * sub[c].to_numpy(dtype=float) for c in ("diff", "low", "high"))
+            colours = [
+                "tab:green" if a > 0 else "tab:red" if b < 0 else "tab:gray" for a, b in zip(lo, hi)
+            ]
+            ax.errorbar(diff, ys, xerr=[diff - lo, hi - diff], fmt="none", ecolor=colours)
+            ax.scatter(diff, ys, c=colours, zorder=3, s=14)
+            ax.axvline(0, color="black", lw=0.8)
+            ax.set_yticks(ys, arms, fontsize=7)
+            ax.tick_params(axis="x", labelsize=7)
+            ax.set_title(f"{model}, {size}: {_label(s)}", fontsize=8)
+            if i == rows - 1:
+                ax.set_xlabel(f"Δ {metric} vs none (points)", fontsize=7)
+    return save_figure(fig, path)
+
+
+def write(
+    result: BenchResult, folder: str | Path, stem: str = "image_robustness", title: str = ""
+) -> dict[str, Path]:
+    """``{stem}.json`` (every figure), ``{stem}.md`` (the summary, then every table) and
+    ``{stem}.png`` (:func:`plot`) in ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": result.write_json(folder / f"{stem}.json")}
+    paths["png"] = plot(result, folder / f"{stem}.png")
+    md = [
+        f"## {title or 'Image robustness: PneumoniaMNIST under MedMNIST-C corruptions'}",
+        "",
+        summary_markdown(result),
+        f"![differences against none]({stem}.png)",
+        "",
+        result.to_markdown("Every table"),
+    ]
+    paths["markdown"] = folder / f"{stem}.md"
+    paths["markdown"].write_text("\n".join(md))
+    return paths
