@@ -23,7 +23,10 @@ corruption         family          severities 1..5 (MedMNIST-C's values), how ap
 =================  ==============  ===========================================================
 pixelate           digital         size factor 0.8 0.7 0.6 0.5 0.4: down and up with PIL's BOX
                                    filter, as MedMNIST-C (PIL; albumentations' ``Downscale``
-                                   differs from it by as much as the corruption on 28 px)
+                                   differs from it by as much as the corruption on 28 px).
+                                   Not monotone at 28 px: 0.5 (14 px) is an exact 2x box and
+                                   changes an image less than 0.6 (16 px, blended); kept as
+                                   published.
 jpeg_compression   digital         JPEG quality 50 30 15 10 7 (``ImageCompression``). On 28 px
                                    images the 8x8 JPEG blocks are a larger share of the image
                                    than on 224 px: harsher than the published set.

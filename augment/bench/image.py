@@ -77,9 +77,19 @@ def corrupted_dataset(family: str) -> str:
 
 
 #: Constructor overrides of the quick mode (``augment bench image --quick``): one shot size, two
-#: seeds, two variants per image and family, a shorter training: a smoke test of the whole
-#: benchmark (about a minute on 2 busy CPU cores), not a result to draw conclusions from.
-QUICK: dict[str, Any] = {"shots": (10,), "seeds": 2, "n_variants": 2, "steps": 50}
+#: seeds, two variants per image and family, a shorter training (and, where the run has them, a
+#: shorter Lite0 fine-tuning and a corrupted test set of 20 images per class at severities 1, 3
+#: and 5): a smoke test of the whole benchmark (about a minute on 2 busy CPU cores), not a
+#: result to draw conclusions from.
+QUICK: dict[str, Any] = {
+    "shots": (10,),
+    "seeds": 2,
+    "n_variants": 2,
+    "steps": 50,
+    "lite0": {"steps": 40},
+    "corrupted_per_class": 20,
+    "severities": (1, 3, 5),
+}
 
 
 def family_pipelines() -> dict[str, Any]:

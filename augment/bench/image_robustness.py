@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from augment.bench.image import ARMS, DATASET, FAMILIES, corrupted_dataset
+from augment.bench.image import QUICK as IMAGE_QUICK
 from augment.bench.results import BenchResult
 from fidelity.plotting import save_figure, subplots
 
@@ -29,18 +30,9 @@ FULL: dict[str, Any] = {
     "models": ("cnn", "lite0"),
     "corrupted": True,
 }
-#: ``--quick``: a smoke test of the whole report (a few minutes on 2 busy cores), not a result.
-QUICK: dict[str, Any] = {
-    "shots": (10,),
-    "seeds": 2,
-    "n_variants": 2,
-    "steps": 50,
-    "lite0": {"steps": 40},
-    "models": ("cnn", "lite0"),
-    "corrupted": True,
-    "corrupted_per_class": 20,
-    "severities": (1, 3, 5),
-}
+#: ``--quick``: the image benchmark's quick mode with both models and the corrupted sets (under a
+#: minute on 2 busy cores): a smoke test of the whole report, not a result.
+QUICK: dict[str, Any] = {**IMAGE_QUICK, "models": ("cnn", "lite0"), "corrupted": True}
 
 
 def test_sets(result: BenchResult) -> list[str]:
