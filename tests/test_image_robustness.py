@@ -168,3 +168,10 @@ def test_lite0_trains_and_scores(tiny):
 def test_unknown_model_is_refused(data_path):
     with pytest.raises(ValueError, match="models must be among"):
         ImageBenchmark(data_path, models=("resnet",)).run()
+
+
+def test_cli_flags_reach_the_image_benchmark():
+    from augment.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "image", "--model", "cnn,lite0", "--corrupted"])
+    assert args.models == "cnn,lite0" and args.corrupted
