@@ -153,6 +153,13 @@ def test_report_has_every_family_arm_and_model(tiny):
     saved = json.loads(paths["json"].read_text())
     assert {r["dataset"] for r in saved["differences"]} == set(names)
     assert paths["png"].stat().st_size > 10_000
+    # a re-run keeps the hand-written notes of the page and replaces the figures
+    page = paths["markdown"]
+    page.write_text(md.replace("## Results", "<!-- notes -->\nHow it was run.\n<!-- /notes -->"))
+    image_robustness.write(result, page.parent)
+    again = page.read_text()
+    assert "<!-- notes -->\nHow it was run.\n<!-- /notes -->" in again
+    assert again.count("## Results") == 1 and "### cnn, 5/class: AUC by test set" in again
 
 
 def test_lite0_trains_and_scores(tiny):

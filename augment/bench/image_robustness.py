@@ -152,13 +152,20 @@ def write(
     result: BenchResult, folder: str | Path, stem: str = "image_robustness", title: str = ""
 ) -> dict[str, Path]:
     """``{stem}.json`` (every figure), ``{stem}.md`` (the summary, then every table) and
-    ``{stem}.png`` (:func:`plot`) in ``folder``."""
+    ``{stem}.png`` (:func:`plot`) in ``folder``. A hand-written part of an existing ``{stem}.md``
+    between the lines ``<!-- notes -->`` and ``<!-- /notes -->`` (the method, the reading of
+    the figures) is kept, after the title: a re-run replaces the figures, not the prose (which
+    must then be checked against them)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    notes = _notes(folder / f"{stem}.md")
     paths = {"json": result.write_json(folder / f"{stem}.json")}
     paths["png"] = plot(result, folder / f"{stem}.png")
     md = [
         f"## {title or 'Image robustness: PneumoniaMNIST under MedMNIST-C corruptions'}",
+        "",
+        *([notes, ""] if notes else []),
+        "## Results",
         "",
         summary_markdown(result),
         f"![differences against none]({stem}.png)",
@@ -168,3 +175,16 @@ def write(
     paths["markdown"] = folder / f"{stem}.md"
     paths["markdown"].write_text("\n".join(md))
     return paths
+
+
+def _notes(path: Path) -> str:
+    """The ``<!-- notes -->`` ... ``<!-- /notes -->`` block of ``path`` (markers included), or
+    ``""``."""
+    if not path.is_file():
+        return ""
+    text = path.read_text()
+    start, end = text.find(NOTES_START), text.find(NOTES_END)
+    return text[start : end + len(NOTES_END)] if 0 <= start < end else ""
+
+
+NOTES_START, NOTES_END = "<!-- notes -->", "<!-- /notes -->"
