@@ -31,6 +31,13 @@ drawn with replacement, half of each class), so an arm with more rows does not g
 Unlike the text benchmark there is no cross-validated tuning here: the CNN's settings are fixed
 and the same for every arm, and that is the control. Metrics: accuracy (pneumonia probability at
 0.5) and AUC of the pneumonia probability.
+
+Optionally (``models``), a pretrained classifier is trained on the same arms: EfficientNet-Lite0
+with its last block and head fine-tuned (:mod:`augment.bench.image_lite0`), also for a fixed
+number of steps. And optionally (``corrupted``) every model is also scored on the MedMNIST-C
+acquisition corruptions of the test images (:mod:`augment.bench.corruptions`), one data set per
+corruption family, so the tables show which augmentation buys which robustness
+(:mod:`augment.bench.image_robustness` writes the report).
 """
 
 from __future__ import annotations
