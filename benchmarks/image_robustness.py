@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--severities", default=None, help="e.g. 1,3,5")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks")
     ap.add_argument("--stem", default="image_robustness")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="also pickle the BenchResult (every prediction) here",
+    )
     args = ap.parse_args(argv)
     settings = dict(image_robustness.QUICK if args.quick else image_robustness.FULL)
     cut = {}
@@ -67,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         result.meta["changed_from_mode"] = cut
     result.meta["primary_metric"] = "auc"
     result.meta["elapsed_s"] = round(time.perf_counter() - start, 1)
+    if args.keep is not None:
+        args.keep.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.keep, "wb") as fh:
+            pickle.dump(result, fh)
     paths = image_robustness.write(result, args.out, args.stem)
     print(image_robustness.summary_markdown(result))
     print(f"{result.meta['elapsed_s']:.0f} s -> {', '.join(map(str, paths.values()))}")

@@ -150,6 +150,20 @@ def test_report_has_every_family_arm_and_model(tiny):
     for fam in FAMILIES:
         assert f"| {fam} " in md or f" {fam} |" in md
     assert "### lite0, 5/class: AUC by test set" in md
+    assert "### lite0, 5/class: mean per-condition AUC" in md
+    cond = image_robustness.per_condition(result)
+    assert len(cond) == len(CORRUPTIONS) * 2 * len(ARMS) * 2  # 2 severities, 2 models
+    first = cond[(cond.corruption == "pixelate") & (cond.severity == 1)].iloc[0]
+    trial = next(
+        t
+        for t in result.trials
+        if t.dataset == corrupted_dataset("digital")
+        and (t.model, t.arm) == (first.model, first.arm)
+    )
+    from sklearn.metrics import roc_auc_score
+
+    y = result.truth[corrupted_dataset("digital")][:8]
+    assert first.auc == pytest.approx(roc_auc_score(y, trial.scores[:8]))
     saved = json.loads(paths["json"].read_text())
     assert {r["dataset"] for r in saved["differences"]} == set(names)
     assert paths["png"].stat().st_size > 10_000

@@ -115,6 +115,75 @@ def _interval(r: pd.Series) -> str:
     return f"**{text}**" if r["low"] > 0 or r["high"] < 0 else text
 
 
+def per_condition(result: BenchResult, metric: str = "auc") -> pd.DataFrame:
+    """``metric`` of every trained model on every (corruption, severity) of the corrupted sets
+    on its own (the MedMNIST-C way of scoring: one AUC per condition, not pooled): one row per
+    trial and condition. The rows of a family's set are laid out corruption by corruption, then
+    severity by severity, ``test_images`` rows each (see
+    :func:`augment.bench.corruptions.corrupted_test_sets`)."""
+    from augment.bench.stats import SCORE_METRICS, point
+
+    rows = []
+    for t in result.trials:
+        info = result.meta.get("datasets", {}).get(t.dataset, {})
+        if "corruptions" not in info:
+            continue
+        y, n = result.truth[t.dataset], int(info["test_images"])
+        values = t.scores if metric in SCORE_METRICS else t.predictions
+        block = 0
+        for name in info["corruptions"]:
+            for sev in info["severities"]:
+                part = slice(block * n, (block + 1) * n)
+                value = float(point(metric, y[part], values[None, part])[0])
+                rows.append(
+                    {
+                        "model": t.model,
+                        "size": t.size,
+                        "arm": t.arm,
+                        "seed": t.seed,
+                        "family": t.dataset.split("/", 1)[1],
+                        "corruption": name,
+                        "severity": int(sev),
+                        metric: value,
+                    }
+                )
+                block += 1
+    return pd.DataFrame(rows)
+
+
+def condition_markdown(result: BenchResult, metric: str = "auc") -> str:
+    """Per model and size: each arm's mean per-condition ``metric`` (:func:`per_condition`,
+    averaged over seeds and the family's corruptions and severities), by family, over all
+    conditions, and by severity over all corruptions. Means only, no intervals."""
+    df = per_condition(result, metric)
+    if df.empty:
+        return ""
+    lines = []
+    for (size, model), sub in df.groupby(["size", "model"], sort=False):
+        fams = list(dict.fromkeys(sub.family))
+        sevs = sorted(set(sub.severity))
+        head = ["arm", *fams, "all", *(f"severity {v}" for v in sevs)]
+        lines += [f"### {model}, {size}: mean per-condition {metric.upper()}", ""]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for arm in ARMS:
+            a = sub[sub.arm == arm]
+            if a.empty:
+                continue
+            cells = [arm]
+            cells += [f"{100 * a[a.family == f][metric].mean():.1f}" for f in fams]
+            cells.append(f"**{100 * a[metric].mean():.1f}**")
+            cells += [f"{100 * a[a.severity == v][metric].mean():.1f}" for v in sevs]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append(
+        f"{metric.upper()} of each (corruption, severity) on its own, in percent, averaged over "
+        "seeds and conditions (the MedMNIST-C way of scoring; a score shift between conditions "
+        "costs nothing here, unlike the pooled table above). Means only: the intervals are in "
+        "the pooled tables."
+    )
+    return "\n".join(lines) + "\n"
+
+
 def plot(result: BenchResult, path: str | Path, metric: str = "auc") -> Path:
     """Forest plots: one row of panels per (model, size), one panel per test set, each arm's
     paired difference against ``none`` with its 95% interval."""
@@ -170,6 +239,7 @@ def write(
         summary_markdown(result),
         f"![differences against none]({stem}.png)",
         "",
+        condition_markdown(result),
         result.to_markdown("Every table"),
     ]
     paths["markdown"] = folder / f"{stem}.md"
