@@ -93,6 +93,11 @@ def _bench(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         overrides["seeds"] = args.seeds
     text_overrides = dict(overrides)
+    image_overrides = dict(overrides)
+    if args.corrupted:
+        image_overrides["corrupted"] = True
+    if args.models and args.task == "image":
+        image_overrides["models"] = tuple(m.strip() for m in args.models.split(","))
     if args.sizes:
         text_overrides["sizes"] = tuple(s.strip() for s in args.sizes.split(","))
     if args.variants is not None:
@@ -150,7 +155,7 @@ def _bench(args: argparse.Namespace) -> int:
                 quick=args.quick,
                 show_progress=False if args.quiet else None,
                 stem=args.stem,
-                **(text_overrides if task == "text" else overrides),
+                **{"text": text_overrides, "image": image_overrides}.get(task, overrides),
             )
             print(result.to_markdown(f"{task}"))
             print(f"{task}: {elapsed:.0f} s; wrote {', '.join(str(p) for p in paths.values())}")
@@ -220,7 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seeds", type=int, default=None, help="training samples per size")
     bench.add_argument("--sizes", default=None, help="text: e.g. 500,10/class")
     bench.add_argument("--variants", type=int, default=None, help="text: EDA variants per row")
-    bench.add_argument("--models", default=None, help="text: any of tfidf,minilm,setfit,finetune")
+    bench.add_argument(
+        "--models",
+        "--model",
+        default=None,
+        help="text: any of tfidf,minilm,setfit,finetune; image: cnn and/or lite0",
+    )
+    bench.add_argument(
+        "--corrupted",
+        action="store_true",
+        help="image: also score on the MedMNIST-C corruptions of the test set, per family",
+    )
     bench.add_argument(
         "--strategies",
         type=Path,

@@ -25,6 +25,7 @@ PAGES = [
     "docs/benchmarks/downstream.md",
     "docs/text_generators.md",
     "docs/benchmarks/round2.md",
+    "docs/benchmarks/image_robustness.md",
 ]
 
 

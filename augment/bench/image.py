@@ -31,6 +31,13 @@ drawn with replacement, half of each class), so an arm with more rows does not g
 Unlike the text benchmark there is no cross-validated tuning here: the CNN's settings are fixed
 and the same for every arm, and that is the control. Metrics: accuracy (pneumonia probability at
 0.5) and AUC of the pneumonia probability.
+
+Optionally (``models``), a pretrained classifier is trained on the same arms: EfficientNet-Lite0
+with its last block and head fine-tuned (:mod:`augment.bench.image_lite0`), also for a fixed
+number of steps. And optionally (``corrupted``) every model is also scored on the MedMNIST-C
+acquisition corruptions of the test images (:mod:`augment.bench.corruptions`), one data set per
+corruption family, so the tables show which augmentation buys which robustness
+(:mod:`augment.bench.image_robustness` writes the report).
 """
 
 from __future__ import annotations
@@ -66,11 +73,30 @@ PAIRS = tuple((a, "none") for a in ARMS[1:]) + tuple(
 )
 DATASET = "pneumoniamnist"
 MODEL = "cnn"
+#: The classifiers: the small CNN trained from scratch, and the pretrained EfficientNet-Lite0
+#: with its last block and head fine-tuned (:mod:`augment.bench.image_lite0`).
+MODELS = ("cnn", "lite0")
+
+
+def corrupted_dataset(family: str) -> str:
+    """The data set name of a corruption family's test set in the results."""
+    return f"{DATASET}-c/{family}"
+
 
 #: Constructor overrides of the quick mode (``augment bench image --quick``): one shot size, two
-#: seeds, two variants per image and family, a shorter training: a smoke test of the whole
-#: benchmark (about a minute on 2 busy CPU cores), not a result to draw conclusions from.
-QUICK: dict[str, Any] = {"shots": (10,), "seeds": 2, "n_variants": 2, "steps": 50}
+#: seeds, two variants per image and family, a shorter training (and, where the run has them, a
+#: shorter Lite0 fine-tuning and a corrupted test set of 20 images per class at severities 1, 3
+#: and 5): a smoke test of the whole benchmark (about a minute on 2 busy CPU cores), not a
+#: result to draw conclusions from.
+QUICK: dict[str, Any] = {
+    "shots": (10,),
+    "seeds": 2,
+    "n_variants": 2,
+    "steps": 50,
+    "lite0": {"steps": 40},
+    "corrupted_per_class": 20,
+    "severities": (1, 3, 5),
+}
 
 
 def family_pipelines() -> dict[str, Any]:
@@ -158,6 +184,20 @@ class ImageBenchmark:
         steps on batches of ``batch_size`` drawn with replacement, half from each class; the
         same for every arm. 120 steps of 32 are 192 passes over a 10-shot sample and 19 over a
         100-shot one.
+    models:
+        Classifiers to train on every arm: ``"cnn"`` (the settings above) and/or ``"lite0"``
+        (:class:`augment.bench.image_lite0.Lite0Settings` in ``lite0``).
+    lite0:
+        The fine-tuning of the ``lite0`` model: a :class:`Lite0Settings` or a dict of its fields
+        (default: 150 Adam steps of 32 at lr 1e-3 on 64 px inputs).
+    corrupted:
+        Also score every model on the MedMNIST-C corruptions of the test set
+        (:mod:`augment.bench.corruptions`), one data set per family
+        (:func:`corrupted_dataset`), its intervals resampling test images (clusters of their
+        corrupted copies). The clean test set is scored as always.
+    corrupted_per_class:
+        Test images per class that are corrupted (drawn once from ``random_state``); ``None``:
+        all 624. Every corruption at every one of ``severities`` of each.
     fidelity_filter:
         The filter of the ``*_filtered`` arms; default: ``RECOMMENDED_BAND`` with the default
         :class:`fidelity.ImageEncoder` (a cache large enough to hold every image of the run).
@@ -176,18 +216,27 @@ class ImageBenchmark:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     width: int = 8
+    models: Sequence[str] = ("cnn",)
+    lite0: Any = None
+    corrupted: bool = False
+    corrupted_per_class: int | None = None
+    severities: Sequence[int] = (1, 2, 3, 4, 5)
     fidelity_filter: FidelityFilter | None = None
     random_state: int = 0
     show_progress: bool | None = None
     _variants: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, list[str]]] = field(
         default_factory=dict, init=False, repr=False
     )
+    _trunk: Any = field(default=None, init=False, repr=False)
 
     def _check(self) -> None:
         if not self.shots or min(self.shots) < 1:
             raise ValueError(f"shots must be positive images per class, got {self.shots!r}")
         if self.seeds < 1 or self.n_variants < 1 or self.steps < 1 or self.batch_size < 2:
             raise ValueError("seeds, n_variants and steps must be at least 1, batch_size 2")
+        unknown = set(self.models) - set(MODELS)
+        if not self.models or unknown:
+            raise ValueError(f"models must be among {MODELS}, got {tuple(self.models)!r}")
 
     def filter(self) -> FidelityFilter:
         if self.fidelity_filter is None:
@@ -214,9 +263,14 @@ class ImageBenchmark:
             "test_positive_share": round(float(d["test_labels"].mean()), 4),
         }
         result.meta.update(self._settings(flt, pipes))
-        test_x = _as_input(d["test_images"])
+        t0 = time.perf_counter()
+        test_sets = {DATASET: d["test_images"]}
+        if self.corrupted:
+            test_sets.update(self._corrupted(d, result))
+        test_x = {m: self._test_inputs(m, test_sets) for m in self.models}
+        corrupt_s = time.perf_counter() - t0
         shots = sorted(set(int(k) for k in self.shots))
-        timing = {"augment_and_filter_s": 0.0, "train_s": 0.0}
+        timing = {"test_inputs_s": corrupt_s, "augment_and_filter_s": 0.0, "train_s": 0.0}
         total = len(shots) * self.seeds
         with progress(total, f"bench {DATASET}", "sample", self.show_progress, min_total=1) as bar:
             for seed in range(self.seeds):
@@ -230,14 +284,86 @@ class ImageBenchmark:
                     arms, extra = self._arms(d["train_images"], d["train_labels"], rows, seed, k)
                     t0 = time.perf_counter()
                     for arm in ARMS:
-                        result.add(self._trial(arm, arms[arm], seed, k, test_x, extra))
+                        for trial in self._trials(arm, arms[arm], seed, k, test_x, extra):
+                            result.add(trial)
                     timing["train_s"] += time.perf_counter() - t0
                     bar.update(1)
         result.meta["timing"] = {k: round(v, 1) for k, v in timing.items()}
         return result
 
+    def lite0_settings(self) -> Any:
+        from augment.bench.image_lite0 import Lite0Settings
+
+        if self.lite0 is None:
+            self.lite0 = Lite0Settings()
+        elif isinstance(self.lite0, dict):
+            self.lite0 = Lite0Settings(**self.lite0)
+        return self.lite0
+
+    def trunk(self) -> Any:
+        """The frozen EfficientNet-Lite0 trunk of the ``lite0`` model (loaded once)."""
+        from augment.bench.image_lite0 import Lite0Trunk
+
+        if self._trunk is None:
+            self._trunk = Lite0Trunk(self.lite0_settings())
+        return self._trunk
+
+    def _corrupted(self, d: dict[str, np.ndarray], result: BenchResult) -> dict[str, np.ndarray]:
+        """Each family's corrupted test images, with their labels and clusters in ``result``."""
+        from augment.bench.corruptions import CORRUPTIONS, FAMILIES, corrupted_test_sets
+
+        rows = np.arange(len(d["test_labels"]))
+        if self.corrupted_per_class is not None:
+            rng = np.random.default_rng([self.random_state, 17])
+            rows = np.sort(
+                np.concatenate(
+                    [
+                        rng.permutation(np.flatnonzero(d["test_labels"] == c))[
+                            : self.corrupted_per_class
+                        ]
+                        for c in (0, 1)
+                    ]
+                )
+            )
+        sets = corrupted_test_sets(
+            d["test_images"][rows],
+            d["test_labels"][rows],
+            severities=self.severities,
+            random_state=self.random_state,
+        )
+        out = {}
+        for fam, cs in sets.items():
+            name = corrupted_dataset(fam)
+            result.truth[name] = cs.labels
+            result.groups[name] = rows[cs.source]
+            result.meta["datasets"][name] = {
+                "corruptions": list(FAMILIES[fam]),
+                "severities": [int(v) for v in self.severities],
+                "test_images": len(rows),
+                "test_rows": len(cs.labels),
+                "bootstrap": "clusters: a test image and all its corrupted copies",
+            }
+            out[name] = cs.images
+        result.meta["corruptions"] = {
+            "source": "MedMNIST-C (Di Salvo et al. 2024) registry for pneumoniamnist; see "
+            "augment/bench/corruptions.py for each value and what is our own choice",
+            "parameters": {n: [c.family, list(c.params)] for n, c in CORRUPTIONS.items()},
+            "test_images_per_class": self.corrupted_per_class or "all",
+        }
+        return out
+
+    def _test_inputs(self, model: str, test_sets: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Each test set as the inputs of ``model``: CNN tensors or Lite0 trunk features."""
+        if model == "cnn":
+            return {name: _as_input(images) for name, images in test_sets.items()}
+        trunk = self.trunk()
+        return {name: trunk.compute(images) for name, images in test_sets.items()}
+
     def _settings(self, flt: FidelityFilter, pipes: dict[str, Any]) -> dict[str, Any]:
         enc = flt._encoder()
+        classifiers = {}
+        if "lite0" in self.models:
+            classifiers["lite0"] = self.lite0_settings().describe()
         return {
             "augmentation": {
                 "families": {f: repr(p) for f, p in pipes.items()},
@@ -260,6 +386,8 @@ class ImageBenchmark:
                 "weight_decay": self.weight_decay,
                 "tuning": "none: fixed and the same for every arm",
             },
+            "models": list(self.models),
+            "classifiers": classifiers,
             "seeds": self.seeds,
             "shots": [int(k) for k in self.shots],
             "sampling": "one permutation per class per seed; k-shot = its first k rows (nested)",
@@ -318,30 +446,43 @@ class ImageBenchmark:
             extra[f"accept_{fam}"] = round(float(accepted.mean()), 4)
         return arms, extra
 
-    def _trial(
+    def _trials(
         self,
         arm: str,
         data: TrainingSet,
         seed: int,
         k: int,
-        test_x: Any,
+        test_x: dict[str, dict[str, Any]],
         extra: dict[str, Any],
-    ) -> Trial:
-        prob = train_and_score(
-            np.asarray(data.items),
-            data.labels,
-            test_x,
-            steps=self.steps,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            seed=(self.random_state, seed, k),
-            width=self.width,
-        )
-        pred = (prob >= 0.5).astype(np.int64)
-        return Trial(
-            DATASET, f"{k}/class", MODEL, arm, seed, len(data), pred, scores=prob, extra=extra
-        )
+    ) -> list[Trial]:
+        """Every model trained once on ``data``, scored on every test set."""
+        trials = []
+        items = np.asarray(data.items)
+        for model in self.models:
+            key = (self.random_state, seed, k)
+            if model == "cnn":
+                net = train_cnn(
+                    items,
+                    data.labels,
+                    steps=self.steps,
+                    batch_size=self.batch_size,
+                    lr=self.lr,
+                    weight_decay=self.weight_decay,
+                    seed=key,
+                    width=self.width,
+                )
+            else:
+                from augment.bench.image_lite0 import train_lite0
+
+                trunk = self.trunk()
+                net = train_lite0(trunk, trunk.features(items), data.labels, seed=key)
+            for name, x in test_x[model].items():
+                prob = predict(net, x)
+                pred = (prob >= 0.5).astype(np.int64)
+                trials.append(
+                    Trial(name, f"{k}/class", model, arm, seed, len(data), pred, prob, extra=extra)
+                )
+        return trials
 
 
 # ---------------------------------------------------------------------------- the CNN
@@ -376,6 +517,70 @@ def _as_input(images: np.ndarray) -> Any:
     return ((x / 255.0 - 0.5) / 0.5).unsqueeze(1)
 
 
+def balanced_batches(
+    labels: np.ndarray, steps: int, batch_size: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``(steps, batch_size)`` training-row indices, the first half of each batch from class 0
+    and the rest from class 1, drawn with replacement: every arm and model gets ``steps``
+    batches of the same make-up, whatever its number of rows."""
+    by_class = [np.flatnonzero(labels == c) for c in (0, 1)]
+    if any(len(rows) == 0 for rows in by_class):
+        raise ValueError("training needs rows of both classes")
+    half = batch_size // 2
+    return np.concatenate(
+        [
+            pool[rng.integers(0, len(pool), size=(steps, n))]
+            for pool, n in zip(by_class, (half, batch_size - half))
+        ],
+        axis=1,
+    )
+
+
+def predict(net: Any, x: Any, batch: int = 1024) -> np.ndarray:
+    """Pneumonia probabilities of ``net`` (one logit per input) on the inputs ``x``."""
+    import torch
+
+    net.eval()
+    with torch.inference_mode():
+        logits = torch.cat([net(x[i : i + batch]).reshape(-1) for i in range(0, len(x), batch)])
+    return torch.sigmoid(logits).double().numpy()
+
+
+def train_cnn(
+    images: np.ndarray,
+    labels: np.ndarray,
+    steps: int = 120,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    weight_decay: float = 1e-4,
+    seed: Sequence[int] | int = 0,
+    width: int = 8,
+) -> Any:
+    """:func:`small_cnn` trained on ``images``/``labels`` (0/1) for exactly ``steps`` Adam steps,
+    each on a batch of :func:`balanced_batches`. The same ``seed`` gives the same initial
+    weights, the same batches (for the same training rows) and the same network."""
+    import torch
+
+    key = list(seed) if isinstance(seed, Sequence) else [int(seed)]
+    rng = np.random.default_rng(key)
+    torch.manual_seed(int(rng.integers(2**62)))
+    net = small_cnn(width)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
+    x = _as_input(images)
+    labels = np.asarray(labels)
+    y = torch.as_tensor(labels, dtype=torch.float32)
+    draws = balanced_batches(labels, steps, batch_size, rng)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    net.train()
+    for step in range(steps):
+        idx = torch.from_numpy(draws[step])
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(net(x[idx]).squeeze(1), y[idx])
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
 def train_and_score(
     images: np.ndarray,
     labels: np.ndarray,
@@ -387,42 +592,10 @@ def train_and_score(
     seed: Sequence[int] | int = 0,
     width: int = 8,
 ) -> np.ndarray:
-    """Train :func:`small_cnn` on ``images``/``labels`` (0/1) for exactly ``steps`` Adam steps,
-    each on a batch drawn with replacement, half from each class, and return the pneumonia
-    probability of every test image. The same ``seed`` gives the same initial weights, the same
-    batches (for the same training rows) and the same result."""
-    import torch
-
-    key = list(seed) if isinstance(seed, Sequence) else [int(seed)]
-    rng = np.random.default_rng(key)
-    torch.manual_seed(int(rng.integers(2**62)))
-    net = small_cnn(width)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    x = _as_input(images)
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.float32)
-    by_class = [np.flatnonzero(labels == c) for c in (0, 1)]
-    if any(len(rows) == 0 for rows in by_class):
-        raise ValueError("training needs rows of both classes")
-    half = batch_size // 2
-    draws = np.concatenate(
-        [
-            pool[rng.integers(0, len(pool), size=(steps, n))]
-            for pool, n in zip(by_class, (half, batch_size - half))
-        ],
-        axis=1,
-    )
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    net.train()
-    for step in range(steps):
-        idx = torch.from_numpy(draws[step])
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x[idx]).squeeze(1), y[idx])
-        loss.backward()
-        opt.step()
-    net.eval()
-    with torch.inference_mode():
-        logits = torch.cat([net(test_x[i : i + 1024]) for i in range(0, len(test_x), 1024)])
-    return torch.sigmoid(logits.squeeze(1)).double().numpy()
+    """:func:`train_cnn`, then the pneumonia probability of every test image (``test_x`` from
+    :func:`_as_input`)."""
+    net = train_cnn(images, labels, steps, batch_size, lr, weight_decay, seed, width)
+    return predict(net, test_x, batch=1024)
 
 
 def new_result() -> BenchResult:

@@ -41,7 +41,9 @@ class BenchResult:
     """Trials of one benchmark, with the test labels of each data set.
 
     ``pairs`` are the comparisons reported with intervals: ``(arm, baseline)``, e.g.
-    ``("filtered", "none")`` and ``("filtered", "size_matched")``.
+    ``("filtered", "none")`` and ``("filtered", "size_matched")``. ``groups`` (optional, per data
+    set) names the cluster of each test row, for a test set whose rows are not independent (the
+    corrupted copies of one image): its bootstrap resamples clusters, not rows.
     """
 
     task: str
@@ -51,6 +53,7 @@ class BenchResult:
     truth: dict[str, np.ndarray] = field(default_factory=dict)
     trials: list[Trial] = field(default_factory=list)
     n_resamples: int = 2000
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
     _differences: tuple[Any, pd.DataFrame] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -114,6 +117,7 @@ class BenchResult:
             tuple(map(tuple, self.pairs)),
             tuple(self.metrics),
             tuple((d, len(y)) for d, y in self.truth.items()),
+            tuple((d, len(g)) for d, g in self.groups.items()),
         )
         if self._differences is None or self._differences[0] != key:
             self._differences = (key, self._compute_differences())
@@ -126,7 +130,10 @@ class BenchResult:
             by_setting.setdefault((t.dataset, t.size, t.model), {}).setdefault(t.arm, {})[
                 t.seed
             ] = t
-        weights = {d: resample_weights(len(y), self.n_resamples) for d, y in self.truth.items()}
+        weights = {
+            d: resample_weights(len(y), self.n_resamples, groups=self.groups.get(d))
+            for d, y in self.truth.items()
+        }
         for (dataset, size, model), arms in by_setting.items():
             y = self.truth[dataset]
             for arm, base in self.pairs:

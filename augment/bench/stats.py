@@ -95,9 +95,18 @@ def point(metric: str, y: np.ndarray, values: np.ndarray) -> np.ndarray:
     return METRICS[metric](y, values, np.ones((1, len(y))))[:, 0]
 
 
-def resample_weights(n_test: int, n_resamples: int, random_state: int = 0) -> np.ndarray:
+def resample_weights(
+    n_test: int, n_resamples: int, random_state: int = 0, groups: np.ndarray | None = None
+) -> np.ndarray:
     """``(n_resamples, n_test)``: how often each test row is drawn in each bootstrap resample.
-    Use the same weights for every comparison on one test set."""
+    Use the same weights for every comparison on one test set.
+
+    ``groups`` (``(n_test,)`` ints) makes it a cluster bootstrap: groups are drawn with
+    replacement and each row weighs what its group does, for test sets whose rows are not
+    independent (the corrupted copies of one test image)."""
+    if groups is not None:
+        codes, index = np.unique(np.asarray(groups), return_inverse=True)
+        return resample_weights(len(codes), n_resamples, random_state)[:, index.reshape(-1)]
     rng = np.random.default_rng([random_state, n_test])
     draws = rng.integers(0, n_test, size=(n_resamples, n_test))
     weights = np.zeros((n_resamples, n_test))
