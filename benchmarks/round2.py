@@ -89,9 +89,10 @@ PLANS: dict[str, dict[str, Any]] = {
 }
 
 
-def write(result: Any, out: Path, plan: dict[str, Any], started: float) -> None:
+def write(result: Any, out: Path, plan: dict[str, Any], started: float | None) -> None:
     result.meta.setdefault("primary_metric", "macro_f1")
-    result.meta["elapsed_s"] = round(time.perf_counter() - started, 1)
+    if started is not None:  # a report of pickled seeds keeps no run time
+        result.meta["elapsed_s"] = round(time.perf_counter() - started, 1)
     done = {
         name: sorted({t.seed for t in result.trials if t.dataset == name}) for name in plan["sets"]
     }
@@ -113,6 +114,10 @@ def merged(paths: list[Path]) -> Any:
     for path in paths:
         with open(path, "rb") as fh:
             results.append(pickle.load(fh))
+    for r in results:  # pickles made before BenchResult had these fields
+        for name, default in (("groups", {}), ("_differences", None)):
+            if name not in vars(r):
+                setattr(r, name, default)
     out = results[0]
     for other in results[1:]:
         clash = set(out.truth) & set(other.truth)
@@ -146,7 +151,7 @@ def main() -> None:
     plan = PLANS[args.plan]
     started = time.perf_counter()
     if args.report_only:
-        write(merged([args.keep, *args.merge]), args.out, plan, started)
+        write(merged([args.keep, *args.merge]), args.out, plan, None)
         return
     data = args.data or shared_data_root()
     chosen = [s for s in args.sets.split(",") if s] or list(plan["sets"])
