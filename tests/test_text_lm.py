@@ -146,6 +146,24 @@ def test_label_conditioned_keeps_the_label_and_shots(lm, tickets):
     assert "label is unknown" in errors[0]["error"]
 
 
+
+def test_label_conditioned_follows_new_examples_of_each_sample():
+    """A benchmark hands every training sample's rows to the same operation as its examples
+    (strategies.for_sample); a source of the new sample must find its label (a stale index made
+    every request of later samples an error)."""
+    from augment.bench.strategies import for_sample
+
+    op = CausalLMGeneration(mode="label_conditioned", n_shots=2)
+    pipe = TextPipeline([op], ProtectedSpans.disabled(), on_broken="keep")
+    for_sample(pipe, ["I was charged twice.", "Refund my late fee."], ["billing", "billing"])
+    assert op.build_prompt("I was charged twice.", 1).record["label"] == "billing"
+    for_sample(pipe, ["Where is my parcel?", "The box never came."], ["delivery", "delivery"])
+    prompt = op.build_prompt("Where is my parcel?", 1)
+    assert prompt.record["label"] == "delivery"
+    assert set(prompt.record["shots"]) == {"Where is my parcel?", "The box never came."}
+    with pytest.raises(GenerationError, match="label is unknown"):
+        op.build_prompt("I was charged twice.", 1)  # no longer among the examples
+
 def test_bad_generations_are_errors_naming_the_cause(lm):
     # over-long: cut at max_new_tokens in mid-sentence
     with pytest.raises(GenerationError, match="over-long generation"):

@@ -154,13 +154,16 @@ class GenerativeOperation(TextOperation):
         return PARAPHRASE_TEMPLATE if self.mode == "paraphrase" else LABEL_TEMPLATE
 
     def _label_index(self) -> dict[str, str]:
-        idx = getattr(self, "_by_text", None)
-        if idx is None:
-            idx = self._by_text = {}
+        """Label of each example text (whitespace-normalised), rebuilt whenever ``examples`` is
+        replaced (a benchmark gives every training sample its own)."""
+        cached = getattr(self, "_by_text", None)
+        if cached is None or cached[0] is not self.examples:
+            idx: dict[str, str] = {}
             for label, texts in (self.examples or {}).items():
                 for t in texts:
                     idx.setdefault(" ".join(t.split()), label)
-        return idx
+            cached = self._by_text = (self.examples, idx)
+        return cached[1]
 
     def build_prompt(self, text: str, seed: int, keep: Sequence[str] = ()) -> Prompt:
         """The request for one source text (``keep``: the spans that must survive verbatim)."""
