@@ -87,6 +87,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from augment.bench import suite
+    from augment.bench.image import MODELS as IMAGE_MODELS
 
     tasks = list(suite.TASKS) if args.task == "all" else [args.task]
     overrides = {}
@@ -96,14 +97,17 @@ def _bench(args: argparse.Namespace) -> int:
     image_overrides = dict(overrides)
     if args.corrupted:
         image_overrides["corrupted"] = True
-    if args.models and args.task == "image":
-        image_overrides["models"] = tuple(m.strip() for m in args.models.split(","))
+    models = tuple(m.strip() for m in args.models.split(",")) if args.models else ()
+    image_models = tuple(m for m in models if m in IMAGE_MODELS)
+    text_models = tuple(m for m in models if m not in IMAGE_MODELS)
+    if image_models:  # --models names the models of either benchmark; each takes its own
+        image_overrides["models"] = image_models
     if args.sizes:
         text_overrides["sizes"] = tuple(s.strip() for s in args.sizes.split(","))
     if args.variants is not None:
         text_overrides["n_variants"] = args.variants
-    if args.models:
-        text_overrides["models"] = tuple(m.strip() for m in args.models.split(","))
+    if text_models:
+        text_overrides["models"] = text_models
     if args.steps:
         text_overrides["step_grid"] = tuple(int(s) for s in args.steps.split(","))
     if args.step_folds is not None:

@@ -52,6 +52,7 @@ import numpy as np
 
 from augment.augmenter import judge, make_candidates, raise_errors, variant_requests
 from augment.bench.arms import originals, standard_arms
+from augment.bench.batches import balanced_batches
 from augment.bench.results import BenchResult, Trial
 from augment.bench.tuning import TrainingSet
 from augment.candidate import Source
@@ -515,25 +516,6 @@ def _as_input(images: np.ndarray) -> Any:
 
     x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     return ((x / 255.0 - 0.5) / 0.5).unsqueeze(1)
-
-
-def balanced_batches(
-    labels: np.ndarray, steps: int, batch_size: int, rng: np.random.Generator
-) -> np.ndarray:
-    """``(steps, batch_size)`` training-row indices, the first half of each batch from class 0
-    and the rest from class 1, drawn with replacement: every arm and model gets ``steps``
-    batches of the same make-up, whatever its number of rows."""
-    by_class = [np.flatnonzero(labels == c) for c in (0, 1)]
-    if any(len(rows) == 0 for rows in by_class):
-        raise ValueError("training needs rows of both classes")
-    half = batch_size // 2
-    return np.concatenate(
-        [
-            pool[rng.integers(0, len(pool), size=(steps, n))]
-            for pool, n in zip(by_class, (half, batch_size - half))
-        ],
-        axis=1,
-    )
 
 
 def predict(net: Any, x: Any, batch: int = 1024) -> np.ndarray:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from augment.bench.image import balanced_batches
+from augment.bench.batches import balanced_batches
 from fidelity.encoders.efficientnet_lite import (
     HEAD_CHANNELS,
     INPUT_MEAN,
