@@ -184,7 +184,10 @@ class TextPipeline:
         spans = self._spans()
         keeps = [[s.text for s in spans.find(payloads[i])] for i in todo]
         op_seeds = [sample_seed(int(seeds[i]), f"{op.name}@{path}", 0) for i in todo]
-        results = op.transform_batch([payloads[i] for i in todo], op_seeds, keeps)
+        try:
+            results = op.transform_batch([payloads[i] for i in todo], op_seeds, keeps)
+        except Exception as exc:  # the batch as a whole failed (a model that is not there):
+            results = [exc] * len(todo)  # every row gets the cause, as one call each would
         for i, res in zip(todo, results):
             if isinstance(res, Exception):
                 out[i] = res
