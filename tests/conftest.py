@@ -22,6 +22,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def data_path(shared_data: Path) -> Path:
+    """PneumoniaMNIST (``image/pneumoniamnist.npz``) in the shared data; skips without it."""
+    path = shared_data / "image" / "pneumoniamnist.npz"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the image benchmark needs PneumoniaMNIST")
+    return path
+
+
 def read_labelled(path: Path, limit: int | None = None) -> tuple[list[int], list[str]]:
     """Read a ``label<TAB>text`` file."""
     labels, texts = [], []

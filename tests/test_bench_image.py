@@ -22,14 +22,6 @@ from augment.bench.image import (
 
 
 @pytest.fixture(scope="module")
-def data_path(shared_data):
-    path = shared_data / "image" / "pneumoniamnist.npz"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: the image benchmark needs PneumoniaMNIST")
-    return path
-
-
-@pytest.fixture(scope="module")
 def quick(data_path):
     """One quick run, shared by the tests (torch on one thread, as the benchmark script runs)."""
     threads = torch.get_num_threads()

@@ -30,14 +30,6 @@ NOISES = {"gaussian_noise", "speckle_noise", "impulse_noise", "shot_noise"}
 
 
 @pytest.fixture(scope="module")
-def data_path(shared_data):
-    path = shared_data / "image" / "pneumoniamnist.npz"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: the image benchmark needs PneumoniaMNIST")
-    return path
-
-
-@pytest.fixture(scope="module")
 def xrays(data_path):
     with np.load(data_path) as d:
         return d["test_images"][:40], d["test_labels"][:40].reshape(-1)
