@@ -52,7 +52,7 @@ import numpy as np
 
 from augment.augmenter import judge, make_candidates, raise_errors, variant_requests
 from augment.bench.arms import originals, standard_arms
-from augment.bench.batches import balanced_batches
+from augment.bench.balanced_training import fit_balanced, seeded_rng
 from augment.bench.results import BenchResult, Trial
 from augment.bench.tuning import TrainingSet
 from augment.candidate import Source
@@ -73,7 +73,6 @@ PAIRS = tuple((a, "none") for a in ARMS[1:]) + tuple(
     (f"{f}_filtered", f"{f}_size_matched") for f in FAMILIES
 )
 DATASET = "pneumoniamnist"
-MODEL = "cnn"
 #: The classifiers: the small CNN trained from scratch, and the pretrained EfficientNet-Lite0
 #: with its last block and head fine-tuned (:mod:`augment.bench.image_lite0`).
 MODELS = ("cnn", "lite0")
@@ -539,45 +538,12 @@ def train_cnn(
     width: int = 8,
 ) -> Any:
     """:func:`small_cnn` trained on ``images``/``labels`` (0/1) for exactly ``steps`` Adam steps,
-    each on a batch of :func:`balanced_batches`. The same ``seed`` gives the same initial
-    weights, the same batches (for the same training rows) and the same network."""
-    import torch
-
-    key = list(seed) if isinstance(seed, Sequence) else [int(seed)]
-    rng = np.random.default_rng(key)
-    torch.manual_seed(int(rng.integers(2**62)))
+    each on a class-balanced batch drawn with replacement
+    (:func:`augment.bench.balanced_training.fit_balanced`). The same ``seed`` gives the same
+    initial weights, the same batches (for the same training rows) and the same network."""
+    rng = seeded_rng(seed)
     net = small_cnn(width)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    x = _as_input(images)
-    labels = np.asarray(labels)
-    y = torch.as_tensor(labels, dtype=torch.float32)
-    draws = balanced_batches(labels, steps, batch_size, rng)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    net.train()
-    for step in range(steps):
-        idx = torch.from_numpy(draws[step])
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x[idx]).squeeze(1), y[idx])
-        loss.backward()
-        opt.step()
-    return net.eval()
-
-
-def train_and_score(
-    images: np.ndarray,
-    labels: np.ndarray,
-    test_x: Any,
-    steps: int = 120,
-    batch_size: int = 32,
-    lr: float = 2e-3,
-    weight_decay: float = 1e-4,
-    seed: Sequence[int] | int = 0,
-    width: int = 8,
-) -> np.ndarray:
-    """:func:`train_cnn`, then the pneumonia probability of every test image (``test_x`` from
-    :func:`_as_input`)."""
-    net = train_cnn(images, labels, steps, batch_size, lr, weight_decay, seed, width)
-    return predict(net, test_x, batch=1024)
+    return fit_balanced(net, _as_input(images), labels, steps, batch_size, lr, weight_decay, rng)
 
 
 def new_result() -> BenchResult:

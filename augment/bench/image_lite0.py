@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from augment.bench.batches import balanced_batches
+from augment.bench.balanced_training import fit_balanced, seeded_rng
 from fidelity.encoders.efficientnet_lite import (
     HEAD_CHANNELS,
     INPUT_MEAN,
@@ -148,21 +148,8 @@ def train_lite0(
     ``trunk.settings.steps`` Adam steps (balanced batches drawn with replacement). The same
     ``seed`` gives the same head initialisation, batches and result."""
     s = trunk.settings
-    key = list(seed) if isinstance(seed, Sequence) else [int(seed)]
-    rng = np.random.default_rng(key)
-    torch.manual_seed(int(rng.integers(2**62)))
+    rng = seeded_rng(seed)
     net = trunk.tail()
     for p in net.parameters():  # copied from the frozen base
         p.requires_grad_(True)
-    opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
-    labels = np.asarray(labels)
-    y = torch.as_tensor(labels, dtype=torch.float32)
-    draws = balanced_batches(labels, s.steps, s.batch_size, rng)
-    loss_fn = nn.BCEWithLogitsLoss()
-    net.train()
-    for step in range(s.steps):
-        idx = torch.from_numpy(draws[step])
-        opt.zero_grad(set_to_none=True)
-        loss_fn(net(features[idx]), y[idx]).backward()
-        opt.step()
-    return net.eval()
+    return fit_balanced(net, features, labels, s.steps, s.batch_size, s.lr, s.weight_decay, rng)
