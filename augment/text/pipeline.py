@@ -69,10 +69,13 @@ class TextPipeline:
             p = self._protected = self.protected if self.protected is not None else ProtectedSpans()
         return p
 
-    def apply(self, payload: str, seed: int) -> tuple[str, list[Operation]]:
-        """One candidate of ``payload`` from ``seed``, and the operations applied."""
+    def _check_on_broken(self) -> None:
         if self.on_broken not in ("revert", "keep"):
             raise ValueError(f"on_broken must be 'revert' or 'keep', got {self.on_broken!r}")
+
+    def apply(self, payload: str, seed: int) -> tuple[str, list[Operation]]:
+        """One candidate of ``payload`` from ``seed``, and the operations applied."""
+        self._check_on_broken()
         if not isinstance(payload, str):
             raise TypeError(f"text pipeline got {type(payload).__name__}, not str")
         ops: list[Operation] = []
@@ -166,8 +169,7 @@ class TextPipeline:
         or the exception that text met. A pipeline that is one batching operation (a language
         model) generates the texts together (``transform_batch``); any other runs them one by
         one."""
-        if self.on_broken not in ("revert", "keep"):
-            raise ValueError(f"on_broken must be 'revert' or 'keep', got {self.on_broken!r}")
+        self._check_on_broken()
         batched = self._batched_operation()
         if batched is None:
             return [apply_or_error(self, t, s) for t, s in zip(payloads, seeds)]
@@ -175,12 +177,10 @@ class TextPipeline:
         out: list[tuple[str, list[Operation]] | Exception] = [None] * len(payloads)  # type: ignore[list-item]
         todo = []
         for i, text in enumerate(payloads):
-            if not isinstance(text, str):
-                out[i] = TypeError(f"text pipeline got {type(text).__name__}, not str")
-            elif not text.strip():
-                out[i] = (text, [Operation(op.name, {"skipped": "empty text"})])
-            else:
+            if isinstance(text, str) and text.strip():
                 todo.append(i)
+            else:  # not text, or empty: apply's own refusal or skip, without the model
+                out[i] = apply_or_error(self, text, seeds[i])
         spans = self._spans()
         keeps = [[s.text for s in spans.find(payloads[i])] for i in todo]
         op_seeds = [sample_seed(int(seeds[i]), f"{op.name}@{path}", 0) for i in todo]
