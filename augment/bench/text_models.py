@@ -119,6 +119,8 @@ class _HeadOnEncoder:
     st: Any
     head: Any
     settings: EncoderSettings
+    #: the embeddings of the training rows the head was fitted on (reused to retune it)
+    train_x: np.ndarray | None = field(default=None, repr=False)
     classes_: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -130,8 +132,9 @@ class _HeadOnEncoder:
     def with_tuned_head(
         self, data: TrainingSet, c_grid: Sequence[float], n_splits: int, random_state: int
     ) -> tuple[_HeadOnEncoder, float]:
-        """This encoder with its logistic head's ``C`` tuned on ``data`` as the frozen models'
-        is (grouped CV over original rows, log-loss, ties to ``C = 1``), and the ``C`` chosen.
+        """This encoder with its logistic head's ``C`` tuned on ``data`` (the rows it was
+        trained on, whose embeddings it kept) as the frozen models' is (grouped CV over original
+        rows, log-loss, ties to ``C = 1``), and the ``C`` chosen.
 
         A fixed ``C`` favours arms with more rows (copies of a row weaken the penalty: the
         regularisation trap of round one), so every arm tunes its own. The encoder was tuned on
@@ -139,7 +142,12 @@ class _HeadOnEncoder:
         ``C`` alike; they rank the values, nothing more."""
         from sklearn.linear_model import LogisticRegression
 
-        x = _encode(self.st, list(data.items), self.settings)
+        x = self.train_x
+        if x is None or len(x) != len(data):
+            raise ValueError(
+                f"with_tuned_head takes the {0 if x is None else len(x)} rows the encoder was "
+                f"trained on, got {len(data)}"
+            )
         tuned, _ = tune_and_fit(
             LogisticRegression(max_iter=2000),
             "C",
@@ -149,7 +157,7 @@ class _HeadOnEncoder:
             n_splits,
             random_state=random_state,
         )
-        return _HeadOnEncoder(self.st, tuned.model, self.settings), float(tuned.param)
+        return _HeadOnEncoder(self.st, tuned.model, self.settings, x), float(tuned.param)
 
 
 @dataclass
@@ -280,7 +288,8 @@ class SetFitRecipe(FineTuned):
         return torch.nn.functional.mse_loss(cos, torch.from_numpy(target))
 
     def _snapshot(self, st, state, texts, labels) -> Fitted:  # noqa: ANN001
-        return _HeadOnEncoder(st, _head(_encode(st, texts, self.settings), labels), self.settings)
+        x = _encode(st, texts, self.settings)
+        return _HeadOnEncoder(st, _head(x, labels), self.settings, x)
 
 
 class FullFineTune(FineTuned):
