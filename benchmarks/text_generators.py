@@ -208,7 +208,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.from_json:
         results, examples = merge_results(args.from_json)
-        print_table(results)
+        print("\n" + markdown_table(results))
         if args.docs:
             write_docs(args.docs, results, examples)
         return
@@ -294,7 +294,7 @@ def main() -> None:
                 "errors": [e["error"] for e in errors][: args.examples],
             }
             print(json.dumps({**row, "examples": examples[f"{gname} | {sname}"]}), flush=True)
-    print_table(results)
+    print("\n" + markdown_table(results))
     if args.out:
         args.out.write_text(json.dumps({"results": results, "examples": examples}, indent=1))
     if args.docs:
@@ -398,19 +398,6 @@ def _reasons(cands: list[Candidate], errors: list[dict[str, Any]]) -> dict[str, 
     if errors:
         out["error"] = len(errors)
     return out
-
-
-def print_table(results: list[dict[str, Any]]) -> None:
-    cols = ["generator", "set", "n", "spans_kept", "fluency", "distinct2", "accepted"]
-    cols += ["label_agree", "sent_s"]
-    print("\n| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for r in results:
-        cells = ["n/a" if r.get(c) is None else str(r.get(c)) for c in cols]
-        cells[cols.index("label_agree")] = (
-            str(r.get("label_agree", "")) if "label_agree" in r else ""
-        )
-        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
