@@ -125,6 +125,7 @@ def merged(paths: list[Path]) -> Any:
             raise SystemExit(f"both runs hold {sorted(clash)}: merge runs of other sets")
         out.trials.extend(other.trials)
         out.truth.update(other.truth)
+        out.groups.update(other.groups)
         out.pairs = list(dict.fromkeys([*map(tuple, out.pairs), *map(tuple, other.pairs)]))
         for key in ("plan", "datasets", "budgets"):
             out.meta.setdefault(key, {}).update(other.meta.get(key, {}))
