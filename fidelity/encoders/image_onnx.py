@@ -78,11 +78,13 @@ class OnnxImageModel:
             f"image-lite0-{size}px-grid{grid}",
             digest,
             lambda p: _export(module, p, size),
-            lambda p: _check(module, p, size, threads, make),
+            lambda p: _check(module, make(p, threads), size),
         )
+        first = None
         if runtime == "openvino":  # OpenVINO compiles the file its own way: check it on each load
-            _check(module, self.path, size, threads, make)
-        self._session = ForkSafeSession(self.path, threads, make)
+            first = make(self.path, threads)
+            _check(module, first, size)
+        self._session = ForkSafeSession(self.path, threads, make, first)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -109,14 +111,15 @@ def _export(module: Any, path: Path, size: int) -> None:
     )
 
 
-def _check(module: Any, path: Path, size: int, threads: int | None, make: Any) -> None:
+def _check(module: Any, runner: Any, size: int) -> None:
+    """Refuse a session (``runner``) whose embeddings are not the torch module's."""
     import torch
 
     x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (3, 3, size, size)))
     x = x.float()
     with torch.inference_mode():
         want = module(x).numpy()
-    got = make(path, threads).run(None, {"image": x.numpy()})[0]
+    got = runner.run(None, {"image": x.numpy()})[0]
 
     def unit(a: np.ndarray) -> np.ndarray:
         return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)

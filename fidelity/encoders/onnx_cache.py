@@ -153,7 +153,8 @@ class ForkSafeSession:
 
     ONNX Runtime's thread pool does not survive ``fork``: a session made in the parent and run in a
     child waits for worker threads that the child does not have, and hangs. The session is made
-    per process id by ``make(path, threads)``; in a child it is rebuilt on
+    per process id by ``make(path, threads)`` (``first``, when given, is this process's, already
+    made); in a child it is rebuilt on
     ``torch.get_num_threads()`` threads (DataLoader workers set 1) unless ``threads`` was given.
     The inherited session is kept, never destroyed: its destructor would join the parent's threads
     (microsoft/onnxruntime#31961). OpenVINO's sessions are treated the same way."""
@@ -166,12 +167,13 @@ class ForkSafeSession:
         path: Path,
         threads: int | None = None,
         make: Callable[[Path, int | None], Any] | None = None,
+        first: Any = None,
     ) -> None:
         self.path = path
         self.threads = threads
         self.make = make or session
         self._pid = os.getpid()
-        self._session = self.make(path, threads)
+        self._session = first if first is not None else self.make(path, threads)
 
     def _current(self) -> Any:
         if self._pid != os.getpid():
