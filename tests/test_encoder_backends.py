@@ -191,6 +191,41 @@ def test_image_fast_path_runs_in_a_forked_worker_on_its_own_session(xray_pairs):
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+SIGNAL_AFTER_ENCODERS_ARE_GONE = """
+import gc, os, signal
+import numpy as np
+from fidelity import ImageEncoder
+handled = []
+signal.signal(signal.SIGUSR1, lambda *args: handled.append(True))  # Python's handlers: SA_ONSTACK
+first = ImageEncoder(); first.encode([np.zeros((32, 32), np.uint8)])
+second = ImageEncoder(); second.encode([np.zeros((32, 32), np.uint8)])
+assert first.runtime == second.runtime == "openvino", (first.runtime, second.runtime)
+del first; gc.collect()
+del second; gc.collect()
+os.kill(os.getpid(), signal.SIGUSR1)
+print("handled", handled)
+"""
+
+
+def test_signals_are_handled_after_openvino_encoders_are_gone():
+    """Two encoders dropped in the order they were made once left the thread's alternate signal
+    stack pointing at unmapped memory (each had its own OpenVINO Core): the next signal killed the
+    process (the full suite died of it in a DataLoader's SIGCHLD). Run in a child process so that
+    a crash is a return code, not the end of the test run."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("openvino", reason="needs openvino (extra 'fast')")
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AFTER_ENCODERS_ARE_GONE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "handled [True]" in done.stdout
+
+
 def test_openvino_backend_serves_the_default_image_network_only():
     with pytest.raises(ValueError, match="default image network only"):
         TextEncoder(backend="openvino").encode(["x"])

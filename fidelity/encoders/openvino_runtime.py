@@ -12,10 +12,19 @@ docs/benchmarks/filter_throughput.md). Two settings matter:
   small batches the encoder sends.
 
 An infer request is not thread-safe, so each calling thread gets its own.
+
+**One ``openvino.Core`` per process, never destroyed.** OpenVINO's CPU plugin (one per ``Core``)
+installs an alternate signal stack on the thread that loads it and, when it is destroyed, unmaps
+that stack and puts back the one it found. With two plugins destroyed in the order they were made
+the second puts back the first one's stack, already unmapped: the next signal delivered to a
+Python handler (Python installs them with ``SA_ONSTACK``; a DataLoader's ``SIGCHLD`` handler, for
+one) is written into unmapped memory and the process dies of a segmentation fault. Sharing one
+Core, which lives as long as the process, keeps the stack mapped.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -37,7 +46,7 @@ class OpenVinoSession:
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_PRECISION_HINT": "f32",
         }
-        self.model = ov.Core().compile_model(str(path), "CPU", config)
+        self.model = _core(ov).compile_model(str(path), "CPU", config)
         self._local = threading.local()
 
     def run(self, outputs: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
@@ -46,6 +55,19 @@ class OpenVinoSession:
             request = self._local.request = self.model.create_infer_request()
         result = request.infer(feeds)
         return [np.array(result[out], copy=True) for out in self.model.outputs]
+
+
+#: The process's OpenVINO Core, by process id (a forked child makes its own; none is destroyed).
+_CORES: dict[int, Any] = {}
+_CORES_LOCK = threading.Lock()
+
+
+def _core(ov: Any) -> Any:
+    with _CORES_LOCK:  # two threads must not both make one (the loser would be destroyed)
+        pid = os.getpid()
+        if pid not in _CORES:
+            _CORES[pid] = ov.Core()
+        return _CORES[pid]
 
 
 def openvino_session(path: Path, threads: int | None = None) -> OpenVinoSession:
