@@ -45,8 +45,9 @@ class SameConv2d(nn.Conv2d):
         kh, kw = self.weight.shape[-2:]
         sh, sw = self.stride
         if sh == sw == 1 and kh % 2 and kw % 2:  # symmetric: let the convolution pad
-            return F.conv2d(x, self.weight, self.bias, 1, (kh // 2, kw // 2), self.dilation,
-                            self.groups)
+            return F.conv2d(
+                x, self.weight, self.bias, 1, (kh // 2, kw // 2), self.dilation, self.groups
+            )
         ih, iw = x.shape[-2:]
         pad_h = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
         pad_w = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)

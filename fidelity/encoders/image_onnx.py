@@ -70,7 +70,6 @@ class OnnxImageModel:
     ) -> None:
         if runtime not in SESSIONS:
             raise ValueError(f"runtime must be one of {sorted(SESSIONS)}, got {runtime!r}")
-        self.runtime = runtime
         module = grid_pooled(net, grid, size)
         digest = file_digest([weights], f"image|lite0|{size}|{grid}")
         make = SESSIONS[runtime]
@@ -84,7 +83,13 @@ class OnnxImageModel:
         if runtime == "openvino":  # OpenVINO compiles the file its own way: check it on each load
             first = make(self.path, threads)
             _check(module, first, size)
-        self._session = ForkSafeSession(self.path, threads, make, first)
+        self._session = ForkSafeSession(self.path, threads, make, first, runtime)
+
+    @property
+    def runtime(self) -> str:
+        """``"openvino"`` or ``"onnxruntime"``: what runs the network in this process (a forked
+        child runs ONNX Runtime; see :class:`~fidelity.encoders.onnx_cache.ForkSafeSession`)."""
+        return self._session.runtime
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)

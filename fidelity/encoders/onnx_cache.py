@@ -82,19 +82,19 @@ def cpu_runtimes(backend: str, device: str, half: bool, openvino: bool = False) 
                 f"backend={backend!r} runs on the CPU in fp32 only (device {device!r}, "
                 f"{'fp16' if half else 'fp32'}); use backend='torch' or 'auto' there"
             )
-        available = openvino_available() if backend == "openvino" else onnxruntime_available()
-        if not available:
-            package = "openvino" if backend == "openvino" else "onnxruntime"
+        # OpenVINO needs ONNX Runtime too: forked processes run the file on it (ForkSafeSession)
+        missing = [] if onnxruntime_available() else ["onnxruntime"]
+        if backend == "openvino" and not openvino_available():
+            missing.append("openvino")
+        if missing:
             raise ImportError(
-                f"backend={backend!r} needs {package}: pip install {package} (or "
-                "pip install 'augment-fidelity[fast]')"
+                f"backend={backend!r} needs {' and '.join(missing)}: pip install "
+                f"{' '.join(missing)} (or pip install 'augment-fidelity[fast]')"
             )
         return [RUNTIMES[backend]]
-    if not on_cpu or half:
+    if not on_cpu or half or not onnxruntime_available():
         return []
-    return (["openvino"] if openvino and openvino_available() else []) + (
-        ["onnxruntime"] if onnxruntime_available() else []
-    )
+    return (["openvino"] if openvino and openvino_available() else []) + ["onnxruntime"]
 
 
 def file_digest(paths: Sequence[Path], extra: str) -> str:
@@ -149,15 +149,16 @@ def session(path: Path, threads: int | None = None) -> Any:
 
 class ForkSafeSession:
     """A runtime session (ONNX Runtime by default, or what ``make`` builds) that a forked process
-    (a DataLoader worker) rebuilds for itself.
+    (a DataLoader worker) rebuilds for itself, on ONNX Runtime.
 
     ONNX Runtime's thread pool does not survive ``fork``: a session made in the parent and run in a
-    child waits for worker threads that the child does not have, and hangs. The session is made
-    per process id by ``make(path, threads)`` (``first``, when given, is this process's, already
-    made); in a child it is rebuilt on
-    ``torch.get_num_threads()`` threads (DataLoader workers set 1) unless ``threads`` was given.
-    The inherited session is kept, never destroyed: its destructor would join the parent's threads
-    (microsoft/onnxruntime#31961). OpenVINO's sessions are treated the same way."""
+    child waits for worker threads that the child does not have, and hangs; a new ONNX Runtime
+    session in the child works. OpenVINO's executor threads are process-wide, so in a child even a
+    new OpenVINO session waits forever while compiling: a child therefore always builds an ONNX
+    Runtime session for the same (checked) file, on ``torch.get_num_threads()`` threads
+    (DataLoader workers set 1) unless ``threads`` was given. ``first``, when given, is this
+    process's session, already made by ``make(path, threads)``. Inherited sessions are kept, never
+    destroyed: their destructors would join the parent's threads (microsoft/onnxruntime#31961)."""
 
     #: Sessions inherited across a fork, kept alive for the life of the process.
     _inherited: list[Any] = []
@@ -168,19 +169,28 @@ class ForkSafeSession:
         threads: int | None = None,
         make: Callable[[Path, int | None], Any] | None = None,
         first: Any = None,
+        runtime: str = "onnxruntime",
     ) -> None:
         self.path = path
         self.threads = threads
         self.make = make or session
+        self._runtime = runtime
         self._pid = os.getpid()
         self._session = first if first is not None else self.make(path, threads)
 
     def _current(self) -> Any:
         if self._pid != os.getpid():
             ForkSafeSession._inherited.append(self._session)
-            self._session = self.make(self.path, self.threads)
+            self._session = session(self.path, self.threads)
+            self._runtime = "onnxruntime"
             self._pid = os.getpid()
         return self._session
+
+    @property
+    def runtime(self) -> str:
+        """What runs in this process: what ``make`` builds (``runtime``) in the process that made
+        the session, ``"onnxruntime"`` in a forked child."""
+        return self._runtime if self._pid == os.getpid() else "onnxruntime"
 
     def get_inputs(self) -> Any:
         return self._current().get_inputs()
