@@ -298,3 +298,17 @@ def test_auto_backend_falls_back_to_torch_where_it_cannot_cache(tmp_path, monkey
     assert TextEncoder().runtime == "torch"
     with pytest.raises(OSError):
         TextEncoder(backend="onnx").encode(["x"])
+
+
+def test_a_run_config_backend_reaches_the_encoders():
+    """`filter.backend` of an `augment run` job picks the runtime (the torch reference here)."""
+    from augment.image import config_filter as image_filter
+    from augment.run.config import FilterConfig
+    from augment.text import config_filter as text_filter
+
+    reference = FilterConfig(backend="torch")
+    text, image = text_filter(reference, 100), image_filter(reference, 100)
+    text.encoder.encode(["a short text"])
+    image.encoder.encode([np.zeros((32, 32), np.uint8)])
+    assert (text.encoder.runtime, image.encoder.runtime) == ("torch", "torch")
+    assert image_filter(FilterConfig(), 100).encoder.backend == "auto"

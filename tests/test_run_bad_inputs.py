@@ -147,6 +147,14 @@ FATAL: dict[str, tuple[Case, list[str]]] = {
         lambda f: (_csv(f, "text,label\na b,0\n"), {"filter": {"device": "cuda:7"}}),
         ["filter.device 'cuda:7'", "CUDA device"],
     ),
+    "config_unknown_backend": (
+        lambda f: (_csv(f, "text,label\na b,0\n"), {"filter": {"backend": "tensorrt"}}),
+        ["filter.backend", "'auto', 'onnx', 'openvino' or 'torch'"],
+    ),
+    "config_openvino_for_text": (
+        lambda f: (_csv(f, "text,label\na b,0\n"), {"filter": {"backend": "openvino"}}),
+        ["backend openvino", "runs the default image network only"],
+    ),
     "config_unknown_key": (
         lambda f: ({**_csv(f, "text,label\na b,0\n"), "colour": 1}, {}),
         ["input.colour", "Extra inputs are not permitted"],

@@ -36,7 +36,7 @@ def config_filter(f: Any, shard_rows: int) -> FidelityFilter:
     """The filter of an ``augment run`` job's ``filter`` section."""
     from fidelity.encoders.image import ImageEncoder
 
-    encoder = ImageEncoder(device=f.device, batch_size=f.batch_size)
+    encoder = ImageEncoder(device=f.device, batch_size=f.batch_size, backend=f.backend)
     return FidelityFilter(encoder, f.min_similarity, f.max_similarity, f.check_specs())
 
 

@@ -123,6 +123,11 @@ class FilterConfig(_Strict):
     model: str | None = Field(None, description="text: a sentence-transformers id or path")
     device: str | None = None
     batch_size: int = Field(64, ge=1)
+    backend: Literal["auto", "onnx", "openvino", "torch"] = Field(
+        "auto",
+        description="the encoder's runtime on a CPU: auto (the fastest installed), onnx, "
+        "openvino (images), torch (the reference)",
+    )
     checks: list[str | dict[str, Any]] | None = Field(
         None, description="checks in order; default: the band alone"
     )

@@ -225,7 +225,8 @@ class Job:
                 raise ConfigError(
                     f"filter: the encoder cannot be loaded or run "
                     f"(model {self.cfg.filter.model or 'default'}, device "
-                    f"{self.cfg.filter.device or 'auto'}): {type(exc).__name__}: {exc}"
+                    f"{self.cfg.filter.device or 'auto'}, backend {self.cfg.filter.backend}): "
+                    f"{type(exc).__name__}: {exc}"
                 ) from None
         return flt
 

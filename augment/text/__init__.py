@@ -43,6 +43,7 @@ def config_filter(f: Any, shard_rows: int) -> FidelityFilter:
         device=f.device,
         batch_size=f.batch_size,
         cache_size=max(10_000, 2 * shard_rows),
+        backend=f.backend,
     )
     return FidelityFilter(encoder, f.min_similarity, f.max_similarity, f.check_specs())
 
