@@ -77,10 +77,10 @@ class OnnxImageModel:
             f"image-lite0-{size}px-grid{grid}",
             digest,
             lambda p: _export(module, p, size),
-            lambda p: _check(module, make(p, threads), size),
+            lambda p: _check(module, session(p, threads), size),  # checked on ONNX Runtime ...
         )
         first = None
-        if runtime == "openvino":  # OpenVINO compiles the file its own way: check it on each load
+        if runtime == "openvino":  # ... and OpenVINO, which compiles it its own way, on each load
             first = make(self.path, threads)
             _check(module, first, size)
         self._session = ForkSafeSession(self.path, threads, make, first, runtime)

@@ -173,16 +173,14 @@ class ForkSafeSession:
     ) -> None:
         self.path = path
         self.threads = threads
-        self.make = make or session
         self._runtime = runtime
-        self._pid = os.getpid()
-        self._session = first if first is not None else self.make(path, threads)
+        self._made_in = self._pid = os.getpid()
+        self._session = first if first is not None else (make or session)(path, threads)
 
     def _current(self) -> Any:
         if self._pid != os.getpid():
             ForkSafeSession._inherited.append(self._session)
             self._session = session(self.path, self.threads)
-            self._runtime = "onnxruntime"
             self._pid = os.getpid()
         return self._session
 
@@ -190,7 +188,7 @@ class ForkSafeSession:
     def runtime(self) -> str:
         """What runs in this process: what ``make`` builds (``runtime``) in the process that made
         the session, ``"onnxruntime"`` in a forked child."""
-        return self._runtime if self._pid == os.getpid() else "onnxruntime"
+        return self._runtime if self._made_in == os.getpid() else "onnxruntime"
 
     def get_inputs(self) -> Any:
         return self._current().get_inputs()
